@@ -1,0 +1,85 @@
+namespace RactoGateway.Redis;
+
+/// <summary>
+/// Settings of a <see cref="RedisChatMemory"/>: window size, expiry, key namespace and limits.
+/// The defaults are ractogateway's, so a .NET and a Python service on default settings share conversations.
+/// Bind it from the <c>ChatMemory</c> configuration section (see <see cref="SectionName"/>).
+/// </summary>
+public sealed class ChatMemoryConfig
+{
+    /// <summary>The configuration section <c>AddRedisChatMemory</c> binds: <c>ChatMemory</c>.</summary>
+    public const string SectionName = "ChatMemory";
+
+    /// <summary>The default key prefix, ractogateway's own: <c>ractogateway:memory</c>.</summary>
+    public const string DefaultKeyPrefix = "ractogateway:memory";
+
+    /// <summary>The largest value <see cref="MaxMessageBytes"/> accepts: Redis's 512 MiB string limit.</summary>
+    public const int MaxMessageBytesLimit = 512 * 1024 * 1024;
+
+    /// <summary>
+    /// Turns kept per conversation (default 10, at least 1). The window holds <c>MaxTurns * 2</c>
+    /// messages, one user and one assistant message per turn; older messages are trimmed first.
+    /// </summary>
+    public int MaxTurns { get; set; } = 10;
+
+    /// <summary>
+    /// How long a conversation lives after its last append (default <see langword="null"/>: never expires).
+    /// When set, at least one second; every append restarts it, so the expiry slides with activity.
+    /// </summary>
+    public TimeSpan? Ttl { get; set; }
+
+    /// <summary>
+    /// Namespace of the Redis keys (default <see cref="DefaultKeyPrefix"/>, not empty).
+    /// A conversation lives at <c>{KeyPrefix}:{conversationId}</c>.
+    /// </summary>
+    public string KeyPrefix { get; set; } = DefaultKeyPrefix;
+
+    /// <summary>
+    /// The largest message content accepted, in UTF-8 bytes (default 1 MiB, between 1 and <see cref="MaxMessageBytesLimit"/>).
+    /// Larger content is refused with an <see cref="ArgumentException"/> before anything is sent.
+    /// </summary>
+    public int MaxMessageBytes { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Accept roles other than <c>user</c>, <c>assistant</c>, <c>system</c> and <c>tool</c> (default <see langword="false"/>).
+    /// Python ractogateway's <c>Message</c> accepts only system, user and assistant.
+    /// </summary>
+    public bool AllowCustomRoles { get; set; }
+
+    /// <summary>The number of messages the window keeps: <c>MaxTurns * 2</c>.</summary>
+    public int WindowSize => checked(MaxTurns * 2);
+
+    /// <summary>Returns the first rule this configuration breaks, or <see langword="null"/> when it is valid.</summary>
+    /// <returns>A message naming the property and the rule, or <see langword="null"/>.</returns>
+    public string? GetValidationError()
+    {
+        if (MaxTurns < 1 || MaxTurns > int.MaxValue / 2)
+        {
+            return $"ChatMemoryConfig.MaxTurns must be between 1 and {int.MaxValue / 2} (was {MaxTurns}).";
+        }
+
+        if (Ttl is { } ttl && (ttl < TimeSpan.FromSeconds(1) || ttl > TimeSpan.FromDays(365 * 100)))
+        {
+            return $"ChatMemoryConfig.Ttl must be null or between 1 second and 100 years (was {ttl}).";
+        }
+
+        if (string.IsNullOrEmpty(KeyPrefix))
+        {
+            return "ChatMemoryConfig.KeyPrefix must not be empty.";
+        }
+
+        if (MaxMessageBytes < 1 || MaxMessageBytes > MaxMessageBytesLimit)
+        {
+            return $"ChatMemoryConfig.MaxMessageBytes must be between 1 and {MaxMessageBytesLimit} (was {MaxMessageBytes}).";
+        }
+
+        return null;
+    }
+
+    /// <summary>A copy, so that later changes to the caller's object cannot change a running memory.</summary>
+    internal ChatMemoryConfig Clone() => (ChatMemoryConfig)MemberwiseClone();
+
+    /// <inheritdoc />
+    public override string ToString() =>
+        $"ChatMemoryConfig(MaxTurns={MaxTurns}, Ttl={(Ttl is { } t ? t.ToString() : "none")}, KeyPrefix={KeyPrefix}, MaxMessageBytes={MaxMessageBytes})";
+}
