@@ -1,0 +1,99 @@
+using System.Diagnostics;
+
+namespace RactoGateway.Redis.Tests.Servers;
+
+/// <summary>A <c>redis-server</c> child process on a free loopback port, stopped by its own pid.</summary>
+public sealed class RedisServerProcess : ITestServer
+{
+    private readonly string[] _extraArgs;
+    private Process? _process;
+
+    private RedisServerProcess(int port, string[] extraArgs)
+    {
+        _extraArgs = extraArgs;
+        Port = port;
+        DataDir = Directory.CreateTempSubdirectory("chatmem-redis-").FullName;
+    }
+
+    /// <inheritdoc />
+    public string Name => "redis";
+
+    /// <inheritdoc />
+    public int Port { get; }
+
+    /// <summary>The server's working directory (AOF/RDB files live here).</summary>
+    public string DataDir { get; }
+
+    /// <summary>Starts a new server; <paramref name="extraArgs"/> are added to redis-server's command line.</summary>
+    public static Task<RedisServerProcess> StartNewAsync(params string[] extraArgs) => StartNewAt(Loopback.FreePort(), extraArgs);
+
+    /// <summary>Starts a new server on <paramref name="port"/>.</summary>
+    public static async Task<RedisServerProcess> StartNewAt(int port, params string[] extraArgs)
+    {
+        var server = new RedisServerProcess(port, extraArgs);
+        await server.StartAsync();
+        return server;
+    }
+
+    /// <summary>The path of redis-server; throws when it is missing (a missing server fails the run, never skips it).</summary>
+    public static string Executable =>
+        new[] { "/usr/bin/redis-server", "/usr/local/bin/redis-server" }.FirstOrDefault(File.Exists)
+        ?? throw new InvalidOperationException("redis-server is not installed: run scripts/test.sh, which installs it with apt-get.");
+
+    /// <inheritdoc />
+    public async Task StartAsync()
+    {
+        var start = new ProcessStartInfo(Executable)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = DataDir,
+        };
+        foreach (var arg in (string[])["--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                     "--daemonize", "no", "--dir", DataDir, .. _extraArgs])
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
+        process.OutputDataReceived += static (_, _) => { };
+        process.ErrorDataReceived += static (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+        await Loopback.WaitForPingAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
+    }
+
+    /// <inheritdoc />
+    public Task StopAsync()
+    {
+        if (_process is { } process)
+        {
+            _process = null;
+            if (!process.HasExited)
+            {
+                process.Kill();
+                process.WaitForExit();
+            }
+
+            process.Dispose();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public async ValueTask DisposeAsync()
+    {
+        await StopAsync();
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless.
+        }
+    }
+}
