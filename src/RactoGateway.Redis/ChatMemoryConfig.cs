@@ -46,6 +46,13 @@ public sealed class ChatMemoryConfig
     /// </summary>
     public bool AllowCustomRoles { get; set; }
 
+    /// <summary>How the window trims: ractogateway's rule by default; system pinning and whole tool exchanges on request.</summary>
+    public ChatMemoryWindow Window { get; set; } = new();
+
+    /// <summary>Counts tokens for <c>GetHistoryAsync(conversationId, maxTokens)</c>; <see langword="null"/> until set
+    /// (the RactoGateway.Redis.Tokenizers package has one for o200k_base). Not bound from configuration.</summary>
+    public IChatTokenCounter? TokenCounter { get; set; }
+
     /// <summary>The number of messages the window keeps: <c>MaxTurns * 2</c>.</summary>
     public int WindowSize => checked(MaxTurns * 2);
 
@@ -73,13 +80,23 @@ public sealed class ChatMemoryConfig
             return $"ChatMemoryConfig.MaxMessageBytes must be between 1 and {MaxMessageBytesLimit} (was {MaxMessageBytes}).";
         }
 
+        if (Window is null)
+        {
+            return "ChatMemoryConfig.Window must not be null.";
+        }
+
         return null;
     }
 
     /// <summary>A copy, so that later changes to the caller's object cannot change a running memory.</summary>
-    internal ChatMemoryConfig Clone() => (ChatMemoryConfig)MemberwiseClone();
+    internal ChatMemoryConfig Clone()
+    {
+        var copy = (ChatMemoryConfig)MemberwiseClone();
+        copy.Window = Window is null ? null! : new ChatMemoryWindow { PinSystemMessages = Window.PinSystemMessages, ToolCallAware = Window.ToolCallAware };
+        return copy;
+    }
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"ChatMemoryConfig(MaxTurns={MaxTurns}, Ttl={(Ttl is { } t ? t.ToString() : "none")}, KeyPrefix={KeyPrefix}, MaxMessageBytes={MaxMessageBytes})";
+        $"ChatMemoryConfig(MaxTurns={MaxTurns}, Ttl={(Ttl is { } t ? t.ToString() : "none")}, KeyPrefix={KeyPrefix}, MaxMessageBytes={MaxMessageBytes}, Window={Window})";
 }

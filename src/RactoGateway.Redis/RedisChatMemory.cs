@@ -1,4 +1,3 @@
-using System.Text;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RactoGateway.Redis.Connection;
@@ -33,6 +32,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     private readonly string _keyPrefix;
     private readonly RedisValue _window;
     private readonly RedisValue _ttlMilliseconds;
+    private readonly RedisValue _rule;
     private volatile bool _disposed;
 
     /// <summary>Connects to Redis at <paramref name="url"/> and owns that connection until disposed.</summary>
@@ -72,6 +72,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         _keyPrefix = config.KeyPrefix + ":";
         _window = config.WindowSize;
         _ttlMilliseconds = config.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0L;
+        _rule = WindowPolicy.ScriptRule(config.Window);
         _connection.ConnectionFailed += OnConnectionFailed;
         _connection.ConnectionRestored += OnConnectionRestored;
     }
@@ -82,23 +83,99 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     /// <summary>Appends one message, trims the conversation to the window (oldest first) and restarts its expiry,
     /// atomically in one round trip.</summary>
     /// <param name="conversationId">Opaque id of the conversation, e.g. a session id; not empty or whitespace.</param>
-    /// <param name="role"><c>user</c>, <c>assistant</c>, <c>system</c> or <c>tool</c> (any non-empty role with
+    /// <param name="role"><c>user</c>, <c>assistant</c>, <c>system</c> or <c>tool</c> (any identifier with
     /// <see cref="ChatMemoryConfig.AllowCustomRoles"/>).</param>
     /// <param name="content">The text; empty is allowed, at most <see cref="ChatMemoryConfig.MaxMessageBytes"/> UTF-8 bytes.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>A task that completes when Redis has stored the message.</returns>
     public Task AppendAsync(string conversationId, string role, string content, CancellationToken cancellationToken = default)
     {
-        var (key, args) = PrepareAppend(conversationId, role, content);
-        cancellationToken.ThrowIfCancellationRequested();
-        return _database.ScriptEvaluateAsync(ChatMemoryScripts.Append, [key], args).WaitAsync(cancellationToken);
+        var key = KeyFor(conversationId);
+        return EvalAppendAsync(key, AppendArgs([Plain(role, content)]), cancellationToken);
     }
 
     /// <inheritdoc cref="AppendAsync(string, string, string, CancellationToken)"/>
     public void Append(string conversationId, string role, string content)
     {
-        var (key, args) = PrepareAppend(conversationId, role, content);
-        _database.ScriptEvaluate(ChatMemoryScripts.Append, [key], args);
+        var key = KeyFor(conversationId);
+        EvalAppend(key, AppendArgs([Plain(role, content)]));
+    }
+
+    /// <summary>Appends one message with its optional fields (id, tool calls, ...), atomically in one round trip. When the
+    /// message has a <see cref="ChatMemoryMessage.MessageId"/> already in the window, nothing is stored: a retry is safe.</summary>
+    /// <param name="conversationId">Opaque id of the conversation.</param>
+    /// <param name="message">The message.</param>
+    /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
+    /// <returns>A task that completes when Redis has stored the message.</returns>
+    public Task AppendAsync(string conversationId, ChatMemoryMessage message, CancellationToken cancellationToken = default)
+    {
+        var key = KeyFor(conversationId);
+        return EvalAppendAsync(key, AppendArgs([Checked(message, nameof(message))]), cancellationToken);
+    }
+
+    /// <inheritdoc cref="AppendAsync(string, ChatMemoryMessage, CancellationToken)"/>
+    public void Append(string conversationId, ChatMemoryMessage message)
+    {
+        var key = KeyFor(conversationId);
+        EvalAppend(key, AppendArgs([Checked(message, nameof(message))]));
+    }
+
+    /// <summary>Appends a user message and the assistant's answer as one turn, in one round trip: no other writer can
+    /// interleave between them.</summary>
+    /// <param name="conversationId">Opaque id of the conversation.</param>
+    /// <param name="user">A message with role <c>user</c>.</param>
+    /// <param name="assistant">A message with role <c>assistant</c>.</param>
+    /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
+    /// <returns>A task that completes when Redis has stored the turn.</returns>
+    public Task AppendTurnAsync(string conversationId, ChatMemoryMessage user, ChatMemoryMessage assistant, CancellationToken cancellationToken = default)
+    {
+        var key = KeyFor(conversationId);
+        return EvalAppendAsync(key, AppendArgs(Turn(user, assistant)), cancellationToken);
+    }
+
+    /// <inheritdoc cref="AppendTurnAsync(string, ChatMemoryMessage, ChatMemoryMessage, CancellationToken)"/>
+    public void AppendTurn(string conversationId, ChatMemoryMessage user, ChatMemoryMessage assistant)
+    {
+        var key = KeyFor(conversationId);
+        EvalAppend(key, AppendArgs(Turn(user, assistant)));
+    }
+
+    /// <summary>Appends a turn of plain text: <paramref name="userContent"/> as <c>user</c>, then <paramref name="assistantContent"/>
+    /// as <c>assistant</c>, in one round trip.</summary>
+    /// <param name="conversationId">Opaque id of the conversation.</param>
+    /// <param name="userContent">What the user said.</param>
+    /// <param name="assistantContent">What the assistant answered.</param>
+    /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
+    /// <returns>A task that completes when Redis has stored the turn.</returns>
+    public Task AppendTurnAsync(string conversationId, string userContent, string assistantContent, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userContent);
+        ArgumentNullException.ThrowIfNull(assistantContent);
+        return AppendTurnAsync(conversationId, new ChatMemoryMessage(ChatRoles.User, userContent), new ChatMemoryMessage(ChatRoles.Assistant, assistantContent), cancellationToken);
+    }
+
+    /// <summary>Appends several messages in order, in one round trip: no other writer can interleave inside the batch.
+    /// Messages whose id is already in the window are skipped. An empty batch does nothing.</summary>
+    /// <param name="conversationId">Opaque id of the conversation.</param>
+    /// <param name="messages">The messages, oldest first.</param>
+    /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
+    /// <returns>A task that completes when Redis has stored the batch.</returns>
+    public Task AppendManyAsync(string conversationId, IEnumerable<ChatMemoryMessage> messages, CancellationToken cancellationToken = default)
+    {
+        var key = KeyFor(conversationId);
+        var batch = CheckedBatch(messages);
+        return batch.Length == 0 ? Task.CompletedTask : EvalAppendAsync(key, AppendArgs(batch), cancellationToken);
+    }
+
+    /// <inheritdoc cref="AppendManyAsync(string, IEnumerable{ChatMemoryMessage}, CancellationToken)"/>
+    public void AppendMany(string conversationId, IEnumerable<ChatMemoryMessage> messages)
+    {
+        var key = KeyFor(conversationId);
+        var batch = CheckedBatch(messages);
+        if (batch.Length > 0)
+        {
+            EvalAppend(key, AppendArgs(batch));
+        }
     }
 
     /// <summary>Returns the stored messages, oldest first. Corrupt elements are skipped (and logged once per read with
@@ -119,6 +196,31 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
         var key = KeyFor(conversationId);
         return Decode(key, _database.ListRange(key));
+    }
+
+    /// <summary>Returns the newest messages whose tokens fit <paramref name="maxTokens"/>, oldest first, dropping whole
+    /// units as the window does (tool calls with their results; with <see cref="ChatMemoryWindow.ToolCallAware"/>, whole
+    /// exchanges). Pinned system messages are always returned and counted first. Storage stays bounded by MaxTurns.</summary>
+    /// <param name="conversationId">Opaque id of the conversation.</param>
+    /// <param name="maxTokens">The budget, at least 0, counted by <see cref="ChatMemoryConfig.TokenCounter"/>.</param>
+    /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
+    /// <returns>The messages that fit.</returns>
+    /// <exception cref="InvalidOperationException">No <see cref="ChatMemoryConfig.TokenCounter"/> is set.</exception>
+    public async Task<IReadOnlyList<ChatMemoryMessage>> GetHistoryAsync(string conversationId, int maxTokens, CancellationToken cancellationToken = default)
+    {
+        var key = KeyFor(conversationId);
+        var counter = CounterFor(maxTokens);
+        cancellationToken.ThrowIfCancellationRequested();
+        var elements = await _database.ListRangeAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return WindowPolicy.FitToBudget(Decode(key, elements), maxTokens, counter, _config.Window);
+    }
+
+    /// <inheritdoc cref="GetHistoryAsync(string, int, CancellationToken)"/>
+    public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId, int maxTokens)
+    {
+        var key = KeyFor(conversationId);
+        var counter = CounterFor(maxTokens);
+        return WindowPolicy.FitToBudget(Decode(key, _database.ListRange(key)), maxTokens, counter, _config.Window);
     }
 
     /// <summary>Returns the number of stored elements (corrupt ones included), 0 when the conversation does not exist.</summary>
@@ -188,28 +290,131 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         return copy;
     }
 
-    /// <summary>Validates and encodes before any I/O, so that bad input never reaches Redis.</summary>
-    private (RedisKey Key, RedisValue[] Args) PrepareAppend(string conversationId, string role, string content)
+    private Task<RedisResult> EvalAppendAsync(RedisKey key, RedisValue[] args, CancellationToken cancellationToken)
     {
-        var key = KeyFor(conversationId);
-        ArgumentException.ThrowIfNullOrEmpty(role);
+        cancellationToken.ThrowIfCancellationRequested();
+        return _database.ScriptEvaluateAsync(ChatMemoryScripts.Append, [key], args).WaitAsync(cancellationToken);
+    }
+
+    private void EvalAppend(RedisKey key, RedisValue[] args) => _database.ScriptEvaluate(ChatMemoryScripts.Append, [key], args);
+
+    /// <summary>The arguments of <c>append.lua</c>: window, expiry, rule, then (id marker, element) per message.
+    /// Encoding happens here, before any I/O.</summary>
+    private RedisValue[] AppendArgs(ReadOnlySpan<ChatMemoryMessage> messages)
+    {
+        var args = new RedisValue[3 + (2 * messages.Length)];
+        args[0] = _window;
+        args[1] = _ttlMilliseconds;
+        args[2] = _rule;
+        for (var i = 0; i < messages.Length; i++)
+        {
+            args[3 + (2 * i)] = messages[i].MessageId is { } id ? MessageCodec.IdMarker(id) : RedisValue.EmptyString;
+            args[4 + (2 * i)] = MessageCodec.Encode(messages[i]);
+        }
+
+        return args;
+    }
+
+    private ChatMemoryMessage Plain(string role, string content)
+    {
+        CheckRole(role, nameof(role));
         ArgumentNullException.ThrowIfNull(content);
-        if (!_config.AllowCustomRoles && !ChatRoles.IsKnown(role))
+        var message = new ChatMemoryMessage(role, content);
+        CheckSize(message, nameof(content));
+        return message;
+    }
+
+    private ChatMemoryMessage[] Turn(ChatMemoryMessage user, ChatMemoryMessage assistant)
+    {
+        Checked(user, nameof(user));
+        Checked(assistant, nameof(assistant));
+        if (user.Role != ChatRoles.User)
+        {
+            throw new ArgumentException($"A turn starts with a 'user' message (was '{user.Role}').", nameof(user));
+        }
+
+        if (assistant.Role != ChatRoles.Assistant)
+        {
+            throw new ArgumentException($"A turn ends with an 'assistant' message (was '{assistant.Role}').", nameof(assistant));
+        }
+
+        return [user, assistant];
+    }
+
+    private ChatMemoryMessage[] CheckedBatch(IEnumerable<ChatMemoryMessage> messages)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var batch = messages.ToArray();
+        foreach (var message in batch)
+        {
+            Checked(message, nameof(messages));
+        }
+
+        return batch;
+    }
+
+    /// <summary>Validates a whole message; every error names <paramref name="paramName"/>.</summary>
+    private ChatMemoryMessage Checked(ChatMemoryMessage message, string paramName)
+    {
+        ArgumentNullException.ThrowIfNull(message, paramName);
+        CheckRole(message.Role, paramName);
+        string? error = message switch
+        {
+            { Content: null } => "Content must not be null.",
+            { MessageId: "" } => "MessageId must be null or non-empty.",
+            { ToolCalls: not null, Role: not ChatRoles.Assistant } => "Only an 'assistant' message can carry ToolCalls.",
+            { ToolCallId: not null, Role: not ChatRoles.Tool } => "Only a 'tool' message can carry a ToolCallId.",
+            { ToolCallId: "" } => "ToolCallId must be null or non-empty.",
+            _ when message.ToolCalls?.Any(c => c is null || string.IsNullOrEmpty(c.Id) || string.IsNullOrEmpty(c.Name) || c.Arguments is null) == true
+                => "Every tool call needs an Id, a Name and Arguments (JSON text).",
+            _ => null,
+        };
+        if (error is not null)
+        {
+            throw new ArgumentException(error, paramName);
+        }
+
+        CheckSize(message, paramName);
+        return message;
+    }
+
+    private void CheckRole(string role, string paramName)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(role, paramName);
+        if (ChatRoles.IsKnown(role))
+        {
+            return;
+        }
+
+        if (!_config.AllowCustomRoles)
         {
             throw new ArgumentException(
                 $"Role '{role}' is not one of user, assistant, system or tool; set ChatMemoryConfig.AllowCustomRoles to store other roles.",
-                nameof(role));
+                paramName);
         }
 
-        // UTF-8 needs at most 3 bytes per UTF-16 char, so short content skips the exact count.
-        if ((long)content.Length * 3 > _config.MaxMessageBytes && Encoding.UTF8.GetByteCount(content) > _config.MaxMessageBytes)
+        // Custom roles are identifiers, so that append.lua can read them without a JSON parser.
+        if (!role.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
+        {
+            throw new ArgumentException($"A custom role is letters, digits, '_', '-' or '.' (was '{role}').", paramName);
+        }
+    }
+
+    private void CheckSize(ChatMemoryMessage message, string paramName)
+    {
+        var bytes = MessageCodec.TextBytes(message);
+        if (bytes > _config.MaxMessageBytes)
         {
             throw new ArgumentException(
-                $"Content is {Encoding.UTF8.GetByteCount(content)} UTF-8 bytes, over ChatMemoryConfig.MaxMessageBytes ({_config.MaxMessageBytes}).",
-                nameof(content));
+                $"The message text is {bytes} UTF-8 bytes, over ChatMemoryConfig.MaxMessageBytes ({_config.MaxMessageBytes}).", paramName);
         }
+    }
 
-        return (key, [_window, _ttlMilliseconds, MessageCodec.Encode(role, content)]);
+    private IChatTokenCounter CounterFor(int maxTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
+        return _config.TokenCounter ?? throw new InvalidOperationException(
+            "Reading under a token budget needs ChatMemoryConfig.TokenCounter: set it, e.g. to O200kTokenCounter.Instance from the RactoGateway.Redis.Tokenizers package.");
     }
 
     private RedisKey KeyFor(string conversationId)

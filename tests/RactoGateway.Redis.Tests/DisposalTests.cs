@@ -26,20 +26,27 @@ public class DisposalTests
     public async Task An_owned_multiplexer_is_closed_on_dispose(string serverName)
     {
         var server = await TestServers.GetAsync(serverName);
-        var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = TestServers.UniquePrefix() });
+        var name = "owned-" + Guid.NewGuid().ToString("N");
+        var memory = new RedisChatMemory(server.ConnectionString + ",name=" + name, new ChatMemoryConfig { KeyPrefix = TestServers.UniquePrefix() });
         await memory.AppendAsync("c", "user", "hi");
-        var clientsBefore = await ClientCountAsync(server);
+        Assert.True(await ClientConnectedAsync(server, name));
 
         memory.Dispose();
 
-        Assert.True(await ClientCountAsync(server) < clientsBefore);
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await ClientConnectedAsync(server, name) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(100);
+        }
+
+        Assert.False(await ClientConnectedAsync(server, name));
         await Assert.ThrowsAsync<ObjectDisposedException>(() => memory.CountAsync("c"));
     }
 
-    private static async Task<int> ClientCountAsync(ITestServer server)
+    private static async Task<bool> ClientConnectedAsync(ITestServer server, string clientName)
     {
         await using var probe = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",allowAdmin=true");
-        var list = await probe.GetServers()[0].ClientListAsync();
-        return list.Length;
+        var clients = await probe.GetServers()[0].ClientListAsync();
+        return clients.Any(c => c.Name == clientName);
     }
 }

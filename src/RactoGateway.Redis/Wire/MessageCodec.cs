@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using StackExchange.Redis;
@@ -5,27 +6,43 @@ using StackExchange.Redis;
 namespace RactoGateway.Redis.Wire;
 
 /// <summary>
-/// The one owner of the wire format: JSON objects <c>{"role": ..., "content": ...}</c>, UTF-8, one per list element,
-/// exactly as Python ractogateway writes them with <c>json.dumps</c>. Nothing else builds or parses element JSON.
+/// The one owner of the wire format: one UTF-8 JSON object per list element. A plain message is exactly
+/// <c>{"role": ..., "content": ...}</c>, as Python ractogateway writes it with <c>json.dumps</c>; optional fields follow
+/// (see <see cref="WireMessage"/>). Nothing else builds or parses element JSON.
 /// </summary>
 internal static class MessageCodec
 {
-    // We write compact JSON with non-ASCII text left as UTF-8 rather than Python's "\u00e9" escapes: it is the
-    // same JSON value (json.loads reads both), and smaller for non-Latin text. "Relaxed" escaping only matters
-    // when JSON is embedded in HTML, which a Redis list element never is; quotes and control characters are
-    // still escaped.
+    // Compact JSON with non-ASCII text left as UTF-8 rather than Python's "\u00e9" escapes: the same JSON value
+    // (json.loads reads both), and smaller for non-Latin text. "Relaxed" escaping only matters when JSON is embedded
+    // in HTML, which a Redis list element never is; quotes and control characters are still escaped.
     private static readonly ChatMemoryJsonContext Context = new(new JsonSerializerOptions
     {
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
     });
 
-    /// <summary>Encodes one message as the UTF-8 JSON element stored in the list.</summary>
+    /// <summary>Encodes a plain message.</summary>
     public static byte[] Encode(string role, string content) =>
         JsonSerializer.SerializeToUtf8Bytes(new WireMessage { Role = role, Content = content }, Context.WireMessage);
 
+    /// <summary>Encodes a message with whatever optional fields it has.</summary>
+    public static byte[] Encode(ChatMemoryMessage message) =>
+        message.IsPlain ? Encode(message.Role, message.Content) : JsonSerializer.SerializeToUtf8Bytes(ToWire(message), Context.WireMessage);
+
     /// <summary>
-    /// Decodes one list element. Returns <see langword="null"/> for a corrupt element: not JSON, JSON that is
-    /// not an object, or an object whose <c>role</c> or <c>content</c> is missing or not a string.
+    /// The bytes that follow the role in an element carrying <paramref name="messageId"/>: <c>,"id":"..."</c>, escaped
+    /// exactly as <see cref="Encode(ChatMemoryMessage)"/> escapes it. <c>append.lua</c> compares them to find a retry.
+    /// </summary>
+    public static byte[] IdMarker(string messageId)
+    {
+        var encoded = JsonEncodedText.Encode(messageId, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes;
+        return [.. ",\"id\":\""u8, .. encoded, (byte)'"'];
+    }
+
+    /// <summary>
+    /// Decodes one list element. Returns <see langword="null"/> for a corrupt element: not JSON, JSON that is not an
+    /// object, or an object whose <c>role</c> or <c>content</c> is missing or not a string (or an optional field of the
+    /// wrong type).
     /// </summary>
     public static ChatMemoryMessage? TryDecode(RedisValue element)
     {
@@ -37,7 +54,7 @@ internal static class MessageCodec
         try
         {
             var wire = JsonSerializer.Deserialize(((ReadOnlyMemory<byte>)element).Span, Context.WireMessage);
-            return wire is { Role: { } role, Content: { } content } ? new ChatMemoryMessage(role, content) : null;
+            return wire is { Role: { } role, Content: { } content } ? FromWire(wire, role, content) : null;
         }
         catch (JsonException)
         {
@@ -68,5 +85,59 @@ internal static class MessageCodec
         }
 
         return messages;
+    }
+
+    /// <summary>UTF-8 bytes of the free text a message carries (content and tool-call arguments), for MaxMessageBytes.</summary>
+    public static long TextBytes(ChatMemoryMessage message)
+    {
+        long bytes = Encoding.UTF8.GetByteCount(message.Content);
+        foreach (var call in message.ToolCalls ?? [])
+        {
+            bytes += Encoding.UTF8.GetByteCount(call.Arguments);
+        }
+
+        return bytes + (message.ExtraContentsJson is { } extra ? Encoding.UTF8.GetByteCount(extra) : 0);
+    }
+
+    private static WireMessage ToWire(ChatMemoryMessage m) => new()
+    {
+        Role = m.Role,
+        Id = m.MessageId,
+        Content = m.Content,
+        Name = m.AuthorName,
+        ToolCalls = m.ToolCalls?.Select(c => new WireToolCall { Id = c.Id, Function = new WireFunction { Name = c.Name, Arguments = c.Arguments } }).ToList(),
+        ToolCallId = m.ToolCallId,
+        Timestamp = m.Timestamp,
+        Metadata = m.Metadata?.ToDictionary(kv => kv.Key, kv => kv.Value),
+        Contents = m.ExtraContentsJson is { } json ? JsonDocument.Parse(json).RootElement.Clone() : null,
+    };
+
+    private static ChatMemoryMessage? FromWire(WireMessage w, string role, string content)
+    {
+        List<ChatMemoryToolCall>? calls = null;
+        if (w.ToolCalls is { } wireCalls)
+        {
+            calls = new List<ChatMemoryToolCall>(wireCalls.Count);
+            foreach (var c in wireCalls)
+            {
+                if (c is not { Id: { } id, Function: { Name: { } name, Arguments: { } arguments } })
+                {
+                    return null;
+                }
+
+                calls.Add(new ChatMemoryToolCall(id, name, arguments));
+            }
+        }
+
+        return new ChatMemoryMessage(role, content)
+        {
+            MessageId = w.Id,
+            AuthorName = w.Name,
+            ToolCalls = calls,
+            ToolCallId = w.ToolCallId,
+            Timestamp = w.Timestamp,
+            Metadata = w.Metadata,
+            ExtraContentsJson = w.Contents is { ValueKind: JsonValueKind.Array } contents ? contents.GetRawText() : null,
+        };
     }
 }
