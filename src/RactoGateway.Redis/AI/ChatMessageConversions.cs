@@ -12,7 +12,8 @@ namespace RactoGateway.Redis;
 /// </summary>
 public static class ChatMessageConversions
 {
-    private static JsonSerializerOptions Json => AIJsonUtilities.DefaultOptions;
+    // M.E.AI's own (AOT-safe) options, written compactly: stored arguments look as OpenAI sends them.
+    private static readonly JsonSerializerOptions Json = new(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
 
     /// <summary>The stored form of <paramref name="message"/>: one message, or one per function result (a <c>tool</c>
     /// message each, as OpenAI expects), after a message with the rest of the content when there is any.</summary>
@@ -65,9 +66,9 @@ public static class ChatMessageConversions
         }
 
         // Each stored message needs its own id for retry safety: the first keeps the original, the others get a suffix.
-        for (var i = 1; i < stored.Count && message.MessageId is not null; i++)
+        for (var i = 0; i < stored.Count && message.MessageId is not null; i++)
         {
-            stored[i] = stored[i] with { MessageId = $"{message.MessageId}/{i}" };
+            stored[i] = stored[i] with { MessageId = i == 0 ? message.MessageId : $"{message.MessageId}/{i}" };
         }
 
         return stored;

@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using RactoGateway.Redis.Wire;
+
+namespace RactoGateway.Redis.Tests;
+
+/// <summary>Optional fields for real LLM traffic: written only when set, read back exactly, still readable by Python.</summary>
+public class MessageFieldsTests
+{
+    private static readonly ChatMemoryMessage Rich = new("assistant", "Let me check.")
+    {
+        MessageId = "msg_42",
+        Timestamp = new DateTimeOffset(2026, 11, 25, 10, 30, 0, TimeSpan.Zero),
+        AuthorName = "planner",
+        ToolCalls = [new ChatMemoryToolCall("call_1", "get_weather", """{"city":"Paris","units":"C"}""")],
+        Metadata = new Dictionary<string, string> { ["trace"] = "abc", ["lang"] = "fr" },
+    };
+
+    [Fact]
+    public void A_plain_message_stays_exactly_role_and_content()
+    {
+        using var json = JsonDocument.Parse(MessageCodec.Encode(new ChatMemoryMessage("user", "hi")));
+
+        Assert.Equal(["role", "content"], json.RootElement.EnumerateObject().Select(p => p.Name));
+    }
+
+    [Fact]
+    public void Optional_fields_are_written_only_when_set_with_role_first_and_id_second()
+    {
+        var toolResult = new ChatMemoryMessage("tool", "21C") { ToolCallId = "call_1" };
+
+        using var rich = JsonDocument.Parse(MessageCodec.Encode(Rich));
+        using var result = JsonDocument.Parse(MessageCodec.Encode(toolResult));
+
+        Assert.Equal(["role", "id", "content", "name", "tool_calls", "timestamp", "metadata"], rich.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(["role", "content", "tool_call_id"], result.RootElement.EnumerateObject().Select(p => p.Name));
+        var call = rich.RootElement.GetProperty("tool_calls")[0];
+        Assert.Equal("function", call.GetProperty("type").GetString());
+        Assert.Equal("get_weather", call.GetProperty("function").GetProperty("name").GetString());
+        Assert.Equal("""{"city":"Paris","units":"C"}""", call.GetProperty("function").GetProperty("arguments").GetString());
+    }
+
+    [Fact]
+    public void The_id_marker_is_exactly_the_bytes_after_the_role()
+    {
+        foreach (var id in new[] { "m1", "quote\"back\\slash", "é😀", "tab\tnew\nline" })
+        {
+            var element = MessageCodec.Encode(new ChatMemoryMessage("user", "x") { MessageId = id });
+            var marker = MessageCodec.IdMarker(id);
+
+            Assert.Equal(marker, element.AsSpan("{\"role\":\"user\"".Length, marker.Length).ToArray());
+        }
+    }
+
+    [Theory, AllServers]
+    public async Task Every_field_round_trips_through_redis(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server);
+        var result = new ChatMemoryMessage("tool", "{\"temp\":21}") { ToolCallId = "call_1", MessageId = "msg_43" };
+
+        await bed.Memory.AppendManyAsync("c", [Rich, result]);
+
+        Assert.Equal([Rich, result], await bed.Memory.GetHistoryAsync("c"));
+    }
+
+    [Theory, AllServers]
+    public async Task Python_reads_a_tool_call_history_as_dicts_and_plain_messages_as_two_fields(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server);
+        await bed.Memory.AppendManyAsync("c", [
+            new ChatMemoryMessage("user", "Weather in Paris?"),
+            Rich,
+            new ChatMemoryMessage("tool", "21C") { ToolCallId = "call_1" },
+            new ChatMemoryMessage("assistant", "It is 21C."),
+        ]);
+        var elements = (await bed.Raw.ListRangeAsync(bed.Key("c"))).Select(e => (byte[])e!).ToList();
+
+        // The seed's get_history: json.loads of each element.
+        var python = RunPython(
+            """
+            import json, sys
+            for line in sys.stdin.buffer.read().decode('utf-8').split('\n'):
+                d = json.loads(line)
+                assert type(d) is dict and type(d['role']) is str and type(d['content']) is str
+                print(len(d), d['role'], sorted(d))
+            """,
+            string.Join('\n', elements.Select(Encoding.UTF8.GetString)));
+
+        Assert.Equal(
+            [
+                "2 user ['content', 'role']",
+                "7 assistant ['content', 'id', 'metadata', 'name', 'role', 'timestamp', 'tool_calls']",
+                "3 tool ['content', 'role', 'tool_call_id']",
+                "2 assistant ['content', 'role']",
+            ],
+            python);
+    }
+
+    [Theory, AllServers]
+    public async Task Messages_the_foundation_wrote_still_read(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server);
+        await bed.Raw.ListRightPushAsync(bed.Key("c"), [
+            """{"role":"user","content":"compact"}""",
+            """{"role": "assistant", "content": "python", "extra": [1, 2]}""",
+        ]);
+
+        Assert.Equal([new("user", "compact"), new ChatMemoryMessage("assistant", "python")], await bed.Memory.GetHistoryAsync("c"));
+    }
+
+    internal static List<string> RunPython(string script, string stdin)
+    {
+        var start = new ProcessStartInfo("python3")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardOutputEncoding = Encoding.UTF8,
+        };
+        start.ArgumentList.Add("-c");
+        start.ArgumentList.Add(script);
+        using var python = Process.Start(start)!;
+        python.StandardInput.BaseStream.Write(Encoding.UTF8.GetBytes(stdin));
+        python.StandardInput.Close();
+        var output = python.StandardOutput.ReadToEnd();
+        var error = python.StandardError.ReadToEnd();
+        Assert.True(python.WaitForExit(30_000), "python3 did not finish");
+        Assert.True(python.ExitCode == 0, error);
+        return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
+    }
+}
