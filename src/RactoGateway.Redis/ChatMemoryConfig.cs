@@ -53,6 +53,10 @@ public sealed class ChatMemoryConfig
     /// (the RactoGateway.Redis.Tokenizers package has one for o200k_base). Not bound from configuration.</summary>
     public IChatTokenCounter? TokenCounter { get; set; }
 
+    /// <summary>Put the conversation id on traces (<c>ractogateway.conversation.id</c>); off by default, since ids can
+    /// identify people.</summary>
+    public bool IncludeConversationIdInTelemetry { get; set; }
+
     /// <summary>The number of messages the window keeps: <c>MaxTurns * 2</c>.</summary>
     public int WindowSize => checked(MaxTurns * 2);
 

@@ -7,8 +7,9 @@ public sealed partial class RedisChatMemory
 {
     private static partial class Log
     {
-        [LoggerMessage(1, LogLevel.Warning, "Skipped {SkippedCount} corrupt element(s) of {ElementCount} in Redis list {Key}", EventName = "CorruptElementsSkipped")]
-        public static partial void CorruptElementsSkipped(ILogger logger, int skippedCount, int elementCount, string key);
+        // The key is left out on purpose: it holds the conversation id, which telemetry only carries when opted in.
+        [LoggerMessage(1, LogLevel.Warning, "Skipped {SkippedCount} corrupt element(s) of {ElementCount} in a conversation list", EventName = "CorruptElementsSkipped")]
+        public static partial void CorruptElementsSkipped(ILogger logger, int skippedCount, int elementCount);
 
         [LoggerMessage(2, LogLevel.Warning, "Lost the connection to Redis at {Endpoint} ({FailureType})", EventName = "ConnectionFailed")]
         public static partial void ConnectionFailed(ILogger logger, string endpoint, ConnectionFailureType failureType, Exception? exception);

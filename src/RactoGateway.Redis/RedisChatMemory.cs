@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RactoGateway.Redis.Connection;
+using RactoGateway.Redis.Diagnostics;
 using RactoGateway.Redis.Scripts;
 using RactoGateway.Redis.Wire;
 using StackExchange.Redis;
@@ -91,14 +92,14 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     public Task AppendAsync(string conversationId, string role, string content, CancellationToken cancellationToken = default)
     {
         var key = KeyFor(conversationId);
-        return EvalAppendAsync(key, AppendArgs([Plain(role, content)]), cancellationToken);
+        return AppendCoreAsync(conversationId, key, [Plain(role, content)], cancellationToken);
     }
 
     /// <inheritdoc cref="AppendAsync(string, string, string, CancellationToken)"/>
     public void Append(string conversationId, string role, string content)
     {
         var key = KeyFor(conversationId);
-        EvalAppend(key, AppendArgs([Plain(role, content)]));
+        AppendCore(conversationId, key, [Plain(role, content)]);
     }
 
     /// <summary>Appends one message with its optional fields (id, tool calls, ...), atomically in one round trip. When the
@@ -110,14 +111,14 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     public Task AppendAsync(string conversationId, ChatMemoryMessage message, CancellationToken cancellationToken = default)
     {
         var key = KeyFor(conversationId);
-        return EvalAppendAsync(key, AppendArgs([Checked(message, nameof(message))]), cancellationToken);
+        return AppendCoreAsync(conversationId, key, [Checked(message, nameof(message))], cancellationToken);
     }
 
     /// <inheritdoc cref="AppendAsync(string, ChatMemoryMessage, CancellationToken)"/>
     public void Append(string conversationId, ChatMemoryMessage message)
     {
         var key = KeyFor(conversationId);
-        EvalAppend(key, AppendArgs([Checked(message, nameof(message))]));
+        AppendCore(conversationId, key, [Checked(message, nameof(message))]);
     }
 
     /// <summary>Appends a user message and the assistant's answer as one turn, in one round trip: no other writer can
@@ -130,14 +131,14 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     public Task AppendTurnAsync(string conversationId, ChatMemoryMessage user, ChatMemoryMessage assistant, CancellationToken cancellationToken = default)
     {
         var key = KeyFor(conversationId);
-        return EvalAppendAsync(key, AppendArgs(Turn(user, assistant)), cancellationToken);
+        return AppendCoreAsync(conversationId, key, Turn(user, assistant), cancellationToken);
     }
 
     /// <inheritdoc cref="AppendTurnAsync(string, ChatMemoryMessage, ChatMemoryMessage, CancellationToken)"/>
     public void AppendTurn(string conversationId, ChatMemoryMessage user, ChatMemoryMessage assistant)
     {
         var key = KeyFor(conversationId);
-        EvalAppend(key, AppendArgs(Turn(user, assistant)));
+        AppendCore(conversationId, key, Turn(user, assistant));
     }
 
     /// <summary>Appends a turn of plain text: <paramref name="userContent"/> as <c>user</c>, then <paramref name="assistantContent"/>
@@ -164,7 +165,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
         var key = KeyFor(conversationId);
         var batch = CheckedBatch(messages);
-        return batch.Length == 0 ? Task.CompletedTask : EvalAppendAsync(key, AppendArgs(batch), cancellationToken);
+        return batch.Length == 0 ? Task.CompletedTask : AppendCoreAsync(conversationId, key, batch, cancellationToken);
     }
 
     /// <inheritdoc cref="AppendManyAsync(string, IEnumerable{ChatMemoryMessage}, CancellationToken)"/>
@@ -174,7 +175,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         var batch = CheckedBatch(messages);
         if (batch.Length > 0)
         {
-            EvalAppend(key, AppendArgs(batch));
+            AppendCore(conversationId, key, batch);
         }
     }
 
@@ -183,20 +184,12 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The messages, or an empty list when the conversation does not exist or has expired.</returns>
-    public async Task<IReadOnlyList<ChatMemoryMessage>> GetHistoryAsync(string conversationId, CancellationToken cancellationToken = default)
-    {
-        var key = KeyFor(conversationId);
-        cancellationToken.ThrowIfCancellationRequested();
-        var elements = await _database.ListRangeAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false);
-        return Decode(key, elements);
-    }
+    public async Task<IReadOnlyList<ChatMemoryMessage>> GetHistoryAsync(string conversationId, CancellationToken cancellationToken = default) =>
+        Decode(await ReadAsync(conversationId, KeyFor(conversationId), cancellationToken).ConfigureAwait(false));
 
     /// <inheritdoc cref="GetHistoryAsync(string, CancellationToken)"/>
-    public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId)
-    {
-        var key = KeyFor(conversationId);
-        return Decode(key, _database.ListRange(key));
-    }
+    public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId) =>
+        Decode(Run("get_history", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListRange(s.Item2)));
 
     /// <summary>Returns the newest messages whose tokens fit <paramref name="maxTokens"/>, oldest first, dropping whole
     /// units as the window does (tool calls with their results; with <see cref="ChatMemoryWindow.ToolCallAware"/>, whole
@@ -210,9 +203,8 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
         var key = KeyFor(conversationId);
         var counter = CounterFor(maxTokens);
-        cancellationToken.ThrowIfCancellationRequested();
-        var elements = await _database.ListRangeAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false);
-        return WindowPolicy.FitToBudget(Decode(key, elements), maxTokens, counter, _config.Window);
+        var elements = await ReadAsync(conversationId, key, cancellationToken).ConfigureAwait(false);
+        return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
     }
 
     /// <inheritdoc cref="GetHistoryAsync(string, int, CancellationToken)"/>
@@ -220,36 +212,31 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
         var key = KeyFor(conversationId);
         var counter = CounterFor(maxTokens);
-        return WindowPolicy.FitToBudget(Decode(key, _database.ListRange(key)), maxTokens, counter, _config.Window);
+        var elements = Run("get_history", conversationId, (_database, key), static s => s.Item1.ListRange(s.Item2));
+        return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
     }
 
     /// <summary>Returns the number of stored elements (corrupt ones included), 0 when the conversation does not exist.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The length of the conversation's list.</returns>
-    public Task<long> CountAsync(string conversationId, CancellationToken cancellationToken = default)
-    {
-        var key = KeyFor(conversationId);
-        cancellationToken.ThrowIfCancellationRequested();
-        return _database.ListLengthAsync(key).WaitAsync(cancellationToken);
-    }
+    public Task<long> CountAsync(string conversationId, CancellationToken cancellationToken = default) =>
+        RunAsync("count", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListLengthAsync(s.Item2), cancellationToken);
 
     /// <inheritdoc cref="CountAsync(string, CancellationToken)"/>
-    public long Count(string conversationId) => _database.ListLength(KeyFor(conversationId));
+    public long Count(string conversationId) =>
+        Run("count", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListLength(s.Item2));
 
     /// <summary>Deletes the conversation. Clearing a conversation that does not exist does nothing.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>A task that completes when Redis has deleted the key.</returns>
-    public Task ClearAsync(string conversationId, CancellationToken cancellationToken = default)
-    {
-        var key = KeyFor(conversationId);
-        cancellationToken.ThrowIfCancellationRequested();
-        return _database.KeyDeleteAsync(key).WaitAsync(cancellationToken);
-    }
+    public Task ClearAsync(string conversationId, CancellationToken cancellationToken = default) =>
+        RunAsync("clear", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.KeyDeleteAsync(s.Item2), cancellationToken);
 
     /// <inheritdoc cref="ClearAsync(string, CancellationToken)"/>
-    public void Clear(string conversationId) => _database.KeyDelete(KeyFor(conversationId));
+    public void Clear(string conversationId) =>
+        Run("clear", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
 
     /// <summary>The Redis key of a conversation: <c>{KeyPrefix}:{conversationId}</c>.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
@@ -290,17 +277,54 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         return copy;
     }
 
-    private Task<RedisResult> EvalAppendAsync(RedisKey key, RedisValue[] args, CancellationToken cancellationToken)
+    private Task<RedisResult> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
+        RunAsync("append", conversationId, (_database, key, AppendArgs(batch)), static s => s.Item1.ScriptEvaluateAsync(ChatMemoryScripts.Append, [s.Item2], s.Item3), cancellationToken, batch.Length);
+
+    private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch) =>
+        Run("append", conversationId, (_database, key, AppendArgs(batch)), static s => s.Item1.ScriptEvaluate(ChatMemoryScripts.Append, [s.Item2], s.Item3), batch.Length);
+
+    private Task<RedisValue[]> ReadAsync(string conversationId, RedisKey key, CancellationToken cancellationToken) =>
+        RunAsync("get_history", conversationId, (_database, key), static s => s.Item1.ListRangeAsync(s.Item2), cancellationToken);
+
+    /// <summary>Runs one Redis call as one traced, timed operation. The state argument keeps the hot path free of closures.</summary>
+    private async Task<T> RunAsync<TState, T>(
+        string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken, int appended = 0)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        return _database.ScriptEvaluateAsync(ChatMemoryScripts.Append, [key], args).WaitAsync(cancellationToken);
+        var op = ChatMemoryInstruments.Start(operation, _config.KeyPrefix, _config.IncludeConversationIdInTelemetry ? conversationId : null);
+        try
+        {
+            var result = await call(state).WaitAsync(cancellationToken).ConfigureAwait(false);
+            op.Complete(appended);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            op.Fail(ex);
+            throw;
+        }
     }
 
-    private void EvalAppend(RedisKey key, RedisValue[] args) => _database.ScriptEvaluate(ChatMemoryScripts.Append, [key], args);
+    /// <inheritdoc cref="RunAsync"/>
+    private T Run<TState, T>(string operation, string conversationId, TState state, Func<TState, T> call, int appended = 0)
+    {
+        var op = ChatMemoryInstruments.Start(operation, _config.KeyPrefix, _config.IncludeConversationIdInTelemetry ? conversationId : null);
+        try
+        {
+            var result = call(state);
+            op.Complete(appended);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            op.Fail(ex);
+            throw;
+        }
+    }
 
     /// <summary>The arguments of <c>append.lua</c>: window, expiry, rule, then (id marker, element) per message.
     /// Encoding happens here, before any I/O.</summary>
-    private RedisValue[] AppendArgs(ReadOnlySpan<ChatMemoryMessage> messages)
+    private RedisValue[] AppendArgs(ChatMemoryMessage[] messages)
     {
         var args = new RedisValue[3 + (2 * messages.Length)];
         args[0] = _window;
@@ -424,12 +448,13 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         return new RedisKey(_keyPrefix + conversationId);
     }
 
-    private List<ChatMemoryMessage> Decode(RedisKey key, RedisValue[] elements)
+    private List<ChatMemoryMessage> Decode(RedisValue[] elements)
     {
         var messages = MessageCodec.DecodeAll(elements, out var skipped);
+        ChatMemoryInstruments.RecordRead(messages.Count, skipped);
         if (skipped > 0)
         {
-            Log.CorruptElementsSkipped(_logger, skipped, elements.Length, key.ToString());
+            Log.CorruptElementsSkipped(_logger, skipped, elements.Length);
         }
 
         return messages;

@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace RactoGateway.Redis.Diagnostics;
+
+/// <summary>
+/// Traces and metrics, both named <c>RactoGateway.Redis</c>: a client span per operation following OpenTelemetry's
+/// database conventions (<c>db.system.name</c>, <c>db.operation.name</c>, <c>db.client.operation.duration</c>), and
+/// counters of messages appended, messages read and corrupt elements skipped. Nothing is recorded without a listener.
+/// </summary>
+internal static class ChatMemoryInstruments
+{
+    /// <summary>The name of the <see cref="ActivitySource"/> and the <see cref="Meter"/>.</summary>
+    public const string Name = "RactoGateway.Redis";
+
+    private static readonly string? Version = typeof(ChatMemoryInstruments).Assembly.GetName().Version?.ToString();
+    private static readonly ActivitySource Source = new(Name, Version);
+    private static readonly Meter Meter = new(Name, Version);
+
+    private static readonly Histogram<double> Duration = Meter.CreateHistogram<double>(
+        "db.client.operation.duration", "s", "Duration of chat memory operations, one Redis round trip each.");
+
+    private static readonly Counter<long> Appended = Meter.CreateCounter<long>(
+        "ractogateway.chat_memory.messages.appended", "{message}", "Messages sent to Redis by appends (duplicates by id included).");
+
+    private static readonly Counter<long> Read = Meter.CreateCounter<long>(
+        "ractogateway.chat_memory.messages.read", "{message}", "Messages returned by history reads.");
+
+    private static readonly Counter<long> Skipped = Meter.CreateCounter<long>(
+        "ractogateway.chat_memory.corrupt_elements.skipped", "{element}", "Corrupt list elements skipped by history reads.");
+
+    /// <summary>Starts timing (and, when someone listens, tracing) one operation.</summary>
+    public static Operation Start(string operation, string keyPrefix, string? conversationId)
+    {
+        var activity = Source.StartActivity($"{operation} {keyPrefix}", ActivityKind.Client);
+        if (activity is not null)
+        {
+            activity.SetTag("db.system.name", "redis");
+            activity.SetTag("db.operation.name", operation);
+            activity.SetTag("db.collection.name", keyPrefix);
+            if (conversationId is not null)
+            {
+                activity.SetTag("ractogateway.conversation.id", conversationId);
+            }
+        }
+
+        return new Operation(operation, activity, Stopwatch.GetTimestamp());
+    }
+
+    public static void RecordRead(int messages, int skipped)
+    {
+        Read.Add(messages);
+        if (skipped > 0)
+        {
+            Skipped.Add(skipped);
+        }
+    }
+
+    /// <summary>One operation in flight: <see cref="Complete"/> or <see cref="Fail"/> ends it.</summary>
+    public readonly struct Operation(string name, Activity? activity, long started)
+    {
+        /// <param name="appended">Messages the operation sent to be appended (0 for others).</param>
+        public void Complete(int appended)
+        {
+            if (appended > 0)
+            {
+                Appended.Add(appended);
+            }
+
+            Duration.Record(Stopwatch.GetElapsedTime(started).TotalSeconds, new KeyValuePair<string, object?>("db.operation.name", name));
+            activity?.Dispose();
+        }
+
+        public void Fail(Exception error)
+        {
+            var type = error.GetType().FullName;
+            Duration.Record(
+                Stopwatch.GetElapsedTime(started).TotalSeconds,
+                new KeyValuePair<string, object?>("db.operation.name", name),
+                new KeyValuePair<string, object?>("error.type", type));
+            if (activity is not null)
+            {
+                activity.SetStatus(ActivityStatusCode.Error, error.Message);
+                activity.SetTag("error.type", type);
+                activity.Dispose();
+            }
+        }
+    }
+}
