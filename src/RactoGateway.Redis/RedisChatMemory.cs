@@ -278,10 +278,10 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     }
 
     private Task<RedisResult> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
-        RunAsync("append", conversationId, (_database, key, AppendArgs(batch)), static s => s.Item1.ScriptEvaluateAsync(ChatMemoryScripts.Append, [s.Item2], s.Item3), cancellationToken, batch.Length);
+        RunAsync("append", conversationId, (_database, key, AppendArgs(batch)), static s => s.Item1.EvaluateAsync(ChatMemoryScripts.Append, s.Item2, s.Item3), cancellationToken, batch.Length);
 
     private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch) =>
-        Run("append", conversationId, (_database, key, AppendArgs(batch)), static s => s.Item1.ScriptEvaluate(ChatMemoryScripts.Append, [s.Item2], s.Item3), batch.Length);
+        Run("append", conversationId, (_database, key, AppendArgs(batch)), static s => s.Item1.Evaluate(ChatMemoryScripts.Append, s.Item2, s.Item3), batch.Length);
 
     private Task<RedisValue[]> ReadAsync(string conversationId, RedisKey key, CancellationToken cancellationToken) =>
         RunAsync("get_history", conversationId, (_database, key), static s => s.Item1.ListRangeAsync(s.Item2), cancellationToken);

@@ -2,7 +2,7 @@ using StackExchange.Redis;
 
 namespace RactoGateway.Redis.Tests;
 
-/// <summary>The append script is sent by hash (EVALSHA) and reloaded when the server forgets it.</summary>
+/// <summary>The append script is sent by hash (EVALSHA), and by body only when the server has forgotten it.</summary>
 public class ScriptTests
 {
     [Fact]
@@ -18,15 +18,17 @@ public class ScriptTests
             await memory.AppendAsync("c", "user", $"m{i}");
         }
 
-        // The first call sends the body (EVAL) and the client remembers its hash; the rest send only the hash.
+        // Only the hash travels; the body is sent once, when the server answers NOSCRIPT.
         Assert.Equal(1, await CallsAsync(redis, "eval"));
-        Assert.Equal(9, await CallsAsync(redis, "evalsha"));
+        Assert.Equal(10, await CallsAsync(redis, "evalsha"));
 
         await redis.ScriptFlushAsync();
         await memory.AppendAsync("c", "user", "after flush");
+        memory.Append("c", "user", "sync after flush");
+        Assert.Equal(2, await CallsAsync(redis, "eval"));
 
-        Assert.Equal(11, await memory.CountAsync("c"));
-        Assert.Equal("after flush", (await memory.GetHistoryAsync("c"))[^1].Content);
+        Assert.Equal(12, await memory.CountAsync("c"));
+        Assert.Equal(["after flush", "sync after flush"], (await memory.GetHistoryAsync("c")).TakeLast(2).Select(m => m.Content));
     }
 
     private static async Task<long> CallsAsync(IServer redis, string command)

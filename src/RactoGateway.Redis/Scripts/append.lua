@@ -19,9 +19,22 @@ local ttl = tonumber(ARGV[2])
 local pinSystem = string.find(ARGV[3], 's', 1, true) ~= nil
 local wholeExchanges = string.find(ARGV[3], 't', 1, true) ~= nil
 
--- The role of an element, read from its first field (ours and Python's json.dumps both write "role" first).
-local function roleOf(element)
-  return string.match(element, '^%s*{%s*"role"%s*:%s*"([^"\\]*)"')
+-- The kind of an element, from its first field without a JSON parser: ours start '{"role":"', Python's
+-- json.dumps '{"role": "'. 'pin' (kept, not counted), 'user', 'calls' (assistant with tool calls), 'tool', 'other'.
+-- Plain comparisons instead of patterns: this runs for every element on every trimming append.
+local function kindOf(element)
+  local at
+  if string.sub(element, 1, 9) == '{"role":"' then at = 10
+  elseif string.sub(element, 1, 10) == '{"role": "' then at = 11
+  else return 'other' end
+  local role = string.sub(element, at, at + 9)
+  if string.sub(role, 1, 5) == 'user"' then return 'user' end
+  if string.sub(role, 1, 5) == 'tool"' then return 'tool' end
+  if string.sub(role, 1, 7) == 'system"' then return pinSystem and 'pin' or 'other' end
+  if role == 'assistant"' and (string.find(element, '"tool_calls":[', at, true) or string.find(element, '"tool_calls": [', at, true)) then
+    return 'calls'
+  end
+  return 'other'
 end
 
 -- Whether an element carries this id marker right after its role.
@@ -63,39 +76,48 @@ if length > window then
     -- ractogateway's rule: keep the newest `window` elements; the oldest are dropped first.
     redis.call('LTRIM', key, -window, -1)
   else
-    local all = redis.call('LRANGE', key, 0, -1)
-    local n = #all
-    -- kinds: 'pin' (kept, not counted), 'user', 'calls' (assistant with tool calls), 'tool', 'other'
-    local kinds = {}
-    local counted = 0
-    for i = 1, n do
-      local role = roleOf(all[i])
-      local kind = 'other'
-      if role == 'system' and pinSystem then kind = 'pin'
-      elseif role == 'user' then kind = 'user'
-      elseif role == 'tool' then kind = 'tool'
-      elseif role == 'assistant' and string.find(all[i], '"tool_calls"%s*:%s*%[') then kind = 'calls'
+    -- Elements are read from the head lazily, a few at a time: reading a 40-element list into Lua costs about four times
+    -- the rest of the script, and whole-exchange trimming usually needs only the first few.
+    local n = length
+    local elements, kinds, fetched = {}, {}, 0
+    local function kindAt(i)
+      while i > fetched do
+        local chunk = redis.call('LRANGE', key, fetched, math.max(i, fetched + 4) - 1)
+        if #chunk == 0 then return nil end
+        for _, element in ipairs(chunk) do
+          fetched = fetched + 1
+          elements[fetched] = element
+          kinds[fetched] = kindOf(element)
+        end
       end
-      kinds[i] = kind
-      if kind ~= 'pin' then counted = counted + 1 end
+      return kinds[i]
+    end
+
+    -- Only pinned messages make the counted part smaller than the list, and finding them needs every element.
+    local counted = n
+    if pinSystem then
+      kindAt(n)
+      for i = 1, n do
+        if kinds[i] == 'pin' then counted = counted - 1 end
+      end
     end
 
     local function nextCounted(i)
-      while i <= n and kinds[i] == 'pin' do i = i + 1 end
+      while i <= n and kindAt(i) == 'pin' do i = i + 1 end
       return i
     end
 
     -- The index after the unit that starts at i: the oldest unit is dropped as a whole.
     local function unitEnd(i)
-      if wholeExchanges and kinds[i] == 'user' then
+      if wholeExchanges and kindAt(i) == 'user' then
         -- a user message and its answers, up to the next user message (if there is none, just the message)
         for j = i + 1, n do
-          if kinds[j] == 'user' then return j end
+          if kindAt(j) == 'user' then return j end
         end
-      elseif wholeExchanges and kinds[i] == 'calls' then
+      elseif wholeExchanges and kindAt(i) == 'calls' then
         -- an assistant's tool calls and the tool results that follow them
         local j = i + 1
-        while j <= n and (kinds[j] == 'tool' or kinds[j] == 'pin') do j = j + 1 end
+        while j <= n and (kindAt(j) == 'tool' or kindAt(j) == 'pin') do j = j + 1 end
         return j
       end
       return i + 1
@@ -106,19 +128,19 @@ if length > window then
     while excess > 0 and cut <= n do
       local stop = unitEnd(cut)
       for j = cut, stop - 1 do
-        if kinds[j] ~= 'pin' then excess = excess - 1 end
+        if kindAt(j) ~= 'pin' then excess = excess - 1 end
       end
       cut = nextCounted(stop)
     end
     -- Never start with a tool result whose call was trimmed.
-    while wholeExchanges and cut <= n and kinds[cut] == 'tool' do
+    while wholeExchanges and cut <= n and kindAt(cut) == 'tool' do
       cut = nextCounted(cut + 1)
     end
 
     -- Drop everything before `cut`, then put back the pinned messages that were there, in order.
     local pinned = {}
     for j = cut - 1, 1, -1 do
-      if kinds[j] == 'pin' then pinned[#pinned + 1] = all[j] end
+      if kinds[j] == 'pin' then pinned[#pinned + 1] = elements[j] end
     end
     redis.call('LTRIM', key, cut - 1, -1)
     if #pinned > 0 then redis.call('LPUSH', key, unpack(pinned)) end
