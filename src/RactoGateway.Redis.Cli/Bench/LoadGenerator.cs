@@ -1,0 +1,112 @@
+using System.Diagnostics;
+
+namespace RactoGateway.Redis.Cli.Bench;
+
+/// <summary>What <c>chatmem bench</c> runs: concurrent async callers on one memory object for a time or a count.</summary>
+internal sealed record BenchSettings(
+    string Scenario,
+    int Concurrency,
+    int Conversations,
+    int MessageBytes,
+    int MaxTurns,
+    int TtlSeconds,
+    TimeSpan? Duration,
+    long? Ops,
+    TimeSpan Warmup);
+
+/// <summary>The figures of one run, with the JSON keys <c>chatmem bench --json</c> prints.</summary>
+internal sealed record BenchResult(string Scenario, int Concurrency, long Ops, double Seconds, double OpsPerSec, double P50Ms, double P99Ms, double AllocatedBytesPerOp);
+
+/// <summary>
+/// A closed-loop load generator: <c>Concurrency</c> async callers, each issuing one operation at a time on a shared
+/// <see cref="RedisChatMemory"/> (one multiplexer, as a service would). Latencies are kept in a preallocated array so
+/// that measuring allocates nothing per operation.
+/// </summary>
+internal static class LoadGenerator
+{
+    public static readonly string[] Scenarios = ["append", "read", "chat"];
+
+    private const int MaxSamples = 4_000_000;
+
+    public static async Task<BenchResult> RunAsync(RedisChatMemory memory, BenchSettings settings, Action<string>? progress, CancellationToken cancellationToken)
+    {
+        var ids = Enumerable.Range(0, settings.Conversations).Select(i => $"bench:{i}").ToArray();
+        var content = new string('x', settings.MessageBytes);
+        if (settings.Scenario is "read" or "chat")
+        {
+            await FillAsync(memory, ids, content, settings.MaxTurns * 2, cancellationToken);
+        }
+
+        if (settings.Warmup > TimeSpan.Zero)
+        {
+            await RunPhaseAsync(memory, settings, ids, content, settings.Warmup, null, null, null, cancellationToken);
+        }
+
+        var samples = new long[MaxSamples];
+        var count = new long[1];
+        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var clock = Stopwatch.StartNew();
+        await RunPhaseAsync(memory, settings, ids, content, settings.Duration, settings.Ops, samples, count, cancellationToken, progress);
+        var seconds = clock.Elapsed.TotalSeconds;
+        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+
+        var ops = count[0];
+        var kept = (int)Math.Min(ops, MaxSamples);
+        Array.Sort(samples, 0, kept);
+        double Percentile(double p) => kept == 0 ? 0 : samples[Math.Min(kept - 1, (int)(p * kept))] * 1000.0 / Stopwatch.Frequency;
+        return new BenchResult(settings.Scenario, settings.Concurrency, ops, seconds, ops / seconds, Percentile(0.50), Percentile(0.99), ops == 0 ? 0 : (double)allocated / ops);
+    }
+
+    private static async Task FillAsync(RedisChatMemory memory, string[] ids, string content, int window, CancellationToken cancellationToken)
+    {
+        var messages = Enumerable.Range(0, window).Select(i => new ChatMemoryMessage(i % 2 == 0 ? ChatRoles.User : ChatRoles.Assistant, content)).ToArray();
+        await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
+            async (id, ct) => await memory.AppendManyAsync(id, messages, ct));
+    }
+
+    private static async Task RunPhaseAsync(
+        RedisChatMemory memory, BenchSettings settings, string[] ids, string content, TimeSpan? duration, long? ops,
+        long[]? samples, long[]? count, CancellationToken cancellationToken, Action<string>? progress = null)
+    {
+        count ??= new long[1];
+        var deadline = duration is { } d ? Stopwatch.GetTimestamp() + (long)(d.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
+        var limit = ops ?? long.MaxValue;
+        var issued = 0L;
+        using var ticker = progress is null || duration is not { TotalSeconds: > 2 } ? null : new Timer(_ =>
+            progress($"{Interlocked.Read(ref count[0]):N0} ops"), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+
+        async Task Worker(int worker)
+        {
+            var random = new Random(worker);
+            while (!cancellationToken.IsCancellationRequested && Stopwatch.GetTimestamp() < deadline && Interlocked.Increment(ref issued) <= limit)
+            {
+                var id = ids[random.Next(ids.Length)];
+                var start = Stopwatch.GetTimestamp();
+                switch (settings.Scenario)
+                {
+                    case "append":
+                        await memory.AppendAsync(id, ChatRoles.User, content, cancellationToken).ConfigureAwait(false);
+                        break;
+                    case "read":
+                        await memory.GetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
+                        break;
+                    default:
+                        // One chat turn: read the history, then store the question and the answer.
+                        await memory.GetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
+                        await memory.AppendAsync(id, ChatRoles.User, content, cancellationToken).ConfigureAwait(false);
+                        await memory.AppendAsync(id, ChatRoles.Assistant, content, cancellationToken).ConfigureAwait(false);
+                        break;
+                }
+
+                var elapsed = Stopwatch.GetTimestamp() - start;
+                var n = Interlocked.Increment(ref count[0]);
+                if (samples is not null && n <= samples.Length)
+                {
+                    samples[n - 1] = elapsed;
+                }
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(w => Task.Run(() => Worker(w), cancellationToken)));
+    }
+}

@@ -1,0 +1,62 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using RactoGateway.Redis.Cli.Bench;
+using RactoGateway.Redis.Cli.Hosting;
+using Spectre.Console;
+
+namespace RactoGateway.Redis.Cli.Commands;
+
+/// <summary><c>chatmem bench</c>: a load generator (see <see cref="LoadGenerator"/>); a table, or one JSON object with --json.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var scenario = new Option<string>("--scenario") { Description = "append, read (a full window) or chat (one read and two appends per turn).", DefaultValueFactory = _ => "append" };
+        scenario.AcceptOnlyFromAmong(LoadGenerator.Scenarios);
+        var concurrency = new Option<int>("--concurrency") { Description = "Concurrent async callers.", DefaultValueFactory = _ => 64 };
+        var conversations = new Option<int>("--conversations") { Description = "Conversations the callers pick from at random.", DefaultValueFactory = _ => 1000 };
+        var messageBytes = new Option<int>("--message-bytes") { Description = "Content size of each message.", DefaultValueFactory = _ => 200 };
+        var duration = new Option<double?>("--duration") { Description = "Seconds to run (default 10, unless --ops is given)." };
+        var ops = new Option<long?>("--ops") { Description = "Operations to run, instead of a duration." };
+        var warmup = new Option<double>("--warmup") { Description = "Seconds of warm-up before measuring.", DefaultValueFactory = _ => 1 };
+        var json = new Option<bool>("--json") { Description = "Print exactly one JSON object on stdout." };
+        var command = new Command("bench", "Measure throughput and latency (embedded Garnet unless --redis). --max-turns defaults to 20 and --ttl to 1800 here.")
+        {
+            scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json,
+        };
+        command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
+        {
+            var settings = new BenchSettings(
+                parsed.GetValue(scenario)!,
+                Positive(parsed.GetValue(concurrency), "--concurrency"),
+                Positive(parsed.GetValue(conversations), "--conversations"),
+                Positive(parsed.GetValue(messageBytes), "--message-bytes"),
+                parsed.GetValue(CliOptions.MaxTurns) ?? 20,
+                (int)(parsed.GetValue(CliOptions.Ttl) ?? 1800),
+                parsed.GetValue(ops) is null ? TimeSpan.FromSeconds(parsed.GetValue(duration) ?? 10) : null,
+                parsed.GetValue(ops),
+                TimeSpan.FromSeconds(parsed.GetValue(warmup)));
+            var memory = await session.OpenAsync(CliOptions.Config(parsed, defaultMaxTurns: 20, defaultTtlSeconds: 1800));
+            var result = await LoadGenerator.RunAsync(memory, settings, line => Console.Error.WriteLine($"bench: {line}"), ct);
+            if (parsed.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(result, BenchJsonContext.Default.BenchResult));
+            }
+            else
+            {
+                AnsiConsole.Write(new Table().AddColumns("scenario", "callers", "ops", "seconds", "ops/s", "p50 ms", "p99 ms", "allocated B/op")
+                    .AddRow(result.Scenario, F(result.Concurrency), F(result.Ops), F(result.Seconds, "0.0"), F(result.OpsPerSec), F(result.P50Ms, "0.000"),
+                        F(result.P99Ms, "0.000"), F(result.AllocatedBytesPerOp)));
+            }
+
+            return ExitCodes.Ok;
+        }, persistent: false));
+        return command;
+    }
+
+    private static int Positive(int value, string option) =>
+        value > 0 ? value : throw new ArgumentException($"{option} must be at least 1 (was {value}).");
+
+    private static string F(double value, string format = "N0") => value.ToString(format, CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,29 @@
+using System.CommandLine;
+using RactoGateway.Redis.Cli;
+using RactoGateway.Redis.Cli.Commands;
+
+// chatmem: the root command and its global options; each verb lives in Commands/<Verb>Command.cs.
+var root = new RootCommand("Inspect and edit RactoGateway.Redis conversation memory. Without --redis or CHATMEM_REDIS, " +
+    "an embedded Garnet server persisted under --data-dir is used.");
+foreach (var option in CliOptions.Global)
+{
+    root.Options.Add(option);
+}
+
+root.Subcommands.Add(AppendCommand.Create());
+root.Subcommands.Add(ShowCommand.Create());
+root.Subcommands.Add(CountCommand.Create());
+root.Subcommands.Add(ClearCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
+
+var parsed = root.Parse(args);
+if (parsed.Errors.Count > 0)
+{
+    // Bad arguments: one line, exit 2 (System.CommandLine would print every error and the whole help).
+    var error = parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0];
+    await Console.Error.WriteLineAsync($"chatmem: {error.Message} (see chatmem --help)");
+    return ExitCodes.BadInput;
+}
+
+return await parsed.InvokeAsync();

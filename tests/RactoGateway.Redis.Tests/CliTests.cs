@@ -1,0 +1,177 @@
+using System.Diagnostics;
+using System.Text.Json;
+
+namespace RactoGateway.Redis.Tests;
+
+/// <summary>chatmem as a user runs it: a separate process, exit codes, stdout and stderr.</summary>
+public sealed class CliTests : IDisposable
+{
+    private readonly string _dataDir = Directory.CreateTempSubdirectory("chatmem-cli-").FullName;
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    [Fact]
+    public async Task Append_then_a_separate_show_process_sees_it_on_the_embedded_server()
+    {
+        var append = await RunAsync("--data-dir", _dataDir, "append", "c1", "user", "hi");
+        var show = await RunAsync("--data-dir", _dataDir, "show", "c1");
+
+        Assert.Equal(0, append.Code);
+        Assert.Equal(0, show.Code);
+        Assert.Contains("hi", show.Stdout);
+        Assert.Contains("user", show.Stdout);
+    }
+
+    [Fact]
+    public async Task Show_json_prints_exactly_a_json_array_oldest_first()
+    {
+        await RunAsync("--data-dir", _dataDir, "append", "c", "user", "café \"q\"");
+        await RunAsync("--data-dir", _dataDir, "append", "c", "assistant", "line1\nline2");
+
+        var show = await RunAsync("--data-dir", _dataDir, "show", "c", "--json");
+
+        Assert.Equal(0, show.Code);
+        using var json = JsonDocument.Parse(show.Stdout);
+        Assert.Equal(
+            [("user", "café \"q\""), ("assistant", "line1\nline2")],
+            json.RootElement.EnumerateArray().Select(e => (e.GetProperty("role").GetString(), e.GetProperty("content").GetString())));
+        Assert.All(json.RootElement.EnumerateArray(), e => Assert.Equal(2, e.EnumerateObject().Count()));
+    }
+
+    [Fact]
+    public async Task Count_and_clear()
+    {
+        await RunAsync("--data-dir", _dataDir, "--max-turns", "1", "append", "c", "user", "a");
+        await RunAsync("--data-dir", _dataDir, "--max-turns", "1", "append", "c", "assistant", "b");
+        await RunAsync("--data-dir", _dataDir, "--max-turns", "1", "append", "c", "user", "c");
+
+        Assert.Equal("2", (await RunAsync("--data-dir", _dataDir, "count", "c")).Stdout.Trim());
+        Assert.Equal(0, (await RunAsync("--data-dir", _dataDir, "clear", "c")).Code);
+        Assert.Equal("0", (await RunAsync("--data-dir", _dataDir, "count", "c")).Stdout.Trim());
+    }
+
+    [Theory]
+    [InlineData("append", "c", "wizard", "hi")]
+    [InlineData("append", "c")]
+    [InlineData("frobnicate")]
+    [InlineData("--max-turns", "0", "count", "c")]
+    [InlineData("--max-turns", "many", "count", "c")]
+    [InlineData("append", "  ", "user", "hi")]
+    public async Task Bad_arguments_or_input_exit_2_with_one_line_on_stderr(params string[] args)
+    {
+        var run = await RunAsync(["--data-dir", _dataDir, .. args]);
+
+        Assert.Equal(2, run.Code);
+        Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("chatmem: ", run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr);
+    }
+
+    [Theory]
+    [InlineData("redis://alice:s3cretpw@127.0.0.1:{port}/0")]
+    [InlineData("127.0.0.1:{port},password=s3cretpw")]
+    public async Task Unreachable_redis_exits_1_naming_the_endpoint_without_the_password(string url)
+    {
+        var port = Loopback.FreePort();
+
+        var run = await RunAsync("--redis", url.Replace("{port}", port.ToString()), "count", "c");
+
+        Assert.Equal(1, run.Code);
+        Assert.Equal($"chatmem: cannot reach Redis at 127.0.0.1:{port} (UnableToConnect)", run.Stderr.Trim());
+        Assert.DoesNotContain("s3cretpw", run.Stdout + run.Stderr);
+    }
+
+    [Fact]
+    public async Task The_redis_url_can_come_from_CHATMEM_REDIS()
+    {
+        var server = await TestServers.GetAsync("redis");
+        var prefix = TestServers.UniquePrefix();
+
+        await RunAsync(new Dictionary<string, string> { ["CHATMEM_REDIS"] = $"redis://127.0.0.1:{server.Port}" }, "--prefix", prefix, "append", "env", "user", "via env");
+
+        await using var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix });
+        Assert.Equal([new ChatMemoryMessage("user", "via env")], await memory.GetHistoryAsync("env"));
+    }
+
+    [Fact]
+    public async Task Demo_plays_a_conversation_through_two_replicas_and_exits_0()
+    {
+        var run = await RunAsync("--data-dir", _dataDir, "demo");
+
+        Assert.Equal(0, run.Code);
+        Assert.Contains("replica A", run.Stdout);
+        Assert.Contains("replica B", run.Stdout);
+        Assert.Contains("Any food tips?", run.Stdout);
+        Assert.DoesNotContain("Garnet", run.Stdout.Replace("embedded Garnet server", ""));
+    }
+
+    [Fact]
+    public async Task Bench_json_is_one_object_with_operations()
+    {
+        var server = await TestServers.GetAsync("redis");
+
+        var run = await RunAsync("--redis", $"127.0.0.1:{server.Port}", "--prefix", TestServers.UniquePrefix(), "bench", "--duration", "1", "--warmup", "0", "--concurrency", "4", "--json");
+
+        Assert.Equal(0, run.Code);
+        using var json = JsonDocument.Parse(run.Stdout);
+        Assert.Equal(
+            ["scenario", "concurrency", "ops", "seconds", "ops_per_sec", "p50_ms", "p99_ms", "allocated_bytes_per_op"],
+            json.RootElement.EnumerateObject().Select(p => p.Name));
+        Assert.True(json.RootElement.GetProperty("ops").GetInt64() > 0);
+    }
+
+    private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, args);
+
+    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(Dictionary<string, string>? env, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(ChatmemDll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Remove("CHATMEM_REDIS");
+        foreach (var (key, value) in env ?? [])
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"chatmem {string.Join(' ', args)} did not finish in 90 s");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    // tests/RactoGateway.Redis.Tests/bin/<Configuration>/net10.0 -> src/RactoGateway.Redis.Cli/bin/<Configuration>/net10.0
+    private static string ChatmemDll
+    {
+        get
+        {
+            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var configuration = output.Parent!.Name;
+            var root = output.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
+            return Path.Combine(root, "src", "RactoGateway.Redis.Cli", "bin", configuration, output.Name, "chatmem.dll");
+        }
+    }
+}
