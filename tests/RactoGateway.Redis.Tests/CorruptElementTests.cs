@@ -24,6 +24,9 @@ public class CorruptElementTests
         "{\"role\": \"user\", \"content\": {\"nested\": true}}",
         "{\"role\": \"user\", \"content\": \"\\ud83d lone surrogate\"}",
         "",
+        "{\"role\": \"user\", \"content\": \"x\"} trailing",
+        "{\"role\": \"user\", \"content\": \"x\", \"id\": 7}",
+        "{\"role\": \"user\", \"content\": \"x\"",
     ];
 
     public static TheoryData<string> Corrupt => new(CorruptElements);

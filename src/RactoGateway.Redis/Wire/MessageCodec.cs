@@ -51,10 +51,10 @@ internal static class MessageCodec
             return null;
         }
 
+        var json = ((ReadOnlyMemory<byte>)element).Span;
         try
         {
-            var wire = JsonSerializer.Deserialize(((ReadOnlyMemory<byte>)element).Span, Context.WireMessage);
-            return wire is { Role: { } role, Content: { } content } ? FromWire(wire, role, content) : null;
+            return TryDecodePlain(json, out var message) ? message : DecodeFull(json);
         }
         catch (JsonException)
         {
@@ -65,6 +65,81 @@ internal static class MessageCodec
             // Valid JSON whose string cannot become a .NET string (e.g. a lone surrogate escape) is corrupt for us.
             return null;
         }
+    }
+
+    /// <summary>
+    /// The fast path for the common element, <c>{"role","content"}</c> plus fields we do not know: one pass of a
+    /// reader, no intermediate object, and the four known roles shared rather than allocated. Returns false when the
+    /// element carries an optional field of ours, which <see cref="DecodeFull"/> reads.
+    /// </summary>
+    private static bool TryDecodePlain(ReadOnlySpan<byte> json, out ChatMemoryMessage? message)
+    {
+        message = null;
+        var reader = new Utf8JsonReader(json);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+        {
+            return true;
+        }
+
+        string? role = null, content = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var isRole = reader.ValueTextEquals("role"u8);
+            var isContent = !isRole && reader.ValueTextEquals("content"u8);
+            if (!isRole && !isContent && IsOptionalField(ref reader))
+            {
+                return false;
+            }
+
+            reader.Read();
+            if (isRole || isContent)
+            {
+                if (reader.TokenType != JsonTokenType.String)
+                {
+                    return true;
+                }
+
+                if (isRole)
+                {
+                    role = KnownRole(ref reader) ?? reader.GetString();
+                }
+                else
+                {
+                    content = reader.GetString();
+                }
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        // The object must close, with nothing after it (Read throws on trailing data).
+        if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+        {
+            return true;
+        }
+
+        message = role is not null && content is not null ? new ChatMemoryMessage(role, content) : null;
+        return true;
+    }
+
+    private static bool IsOptionalField(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("id"u8) || reader.ValueTextEquals("name"u8) || reader.ValueTextEquals("tool_calls"u8)
+        || reader.ValueTextEquals("tool_call_id"u8) || reader.ValueTextEquals("timestamp"u8) || reader.ValueTextEquals("metadata"u8)
+        || reader.ValueTextEquals("contents"u8);
+
+    private static string? KnownRole(ref Utf8JsonReader reader) =>
+        reader.ValueTextEquals("user"u8) ? ChatRoles.User
+        : reader.ValueTextEquals("assistant"u8) ? ChatRoles.Assistant
+        : reader.ValueTextEquals("system"u8) ? ChatRoles.System
+        : reader.ValueTextEquals("tool"u8) ? ChatRoles.Tool
+        : null;
+
+    private static ChatMemoryMessage? DecodeFull(ReadOnlySpan<byte> json)
+    {
+        var wire = JsonSerializer.Deserialize(json, Context.WireMessage);
+        return wire is { Role: { } role, Content: { } content } ? FromWire(wire, role, content) : null;
     }
 
     /// <summary>Decodes a whole list, oldest first, skipping corrupt elements and counting them.</summary>
