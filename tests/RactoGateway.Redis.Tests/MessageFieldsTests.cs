@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using RactoGateway.Redis.Wire;
@@ -77,7 +76,7 @@ public class MessageFieldsTests
         var elements = (await bed.Raw.ListRangeAsync(bed.Key("c"))).Select(e => (byte[])e!).ToList();
 
         // The seed's get_history: json.loads of each element.
-        var python = RunPython(
+        var python = Python.Run(
             """
             import json, sys
             for line in sys.stdin.buffer.read().decode('utf-8').split('\n'):
@@ -85,7 +84,7 @@ public class MessageFieldsTests
                 assert type(d) is dict and type(d['role']) is str and type(d['content']) is str
                 print(len(d), d['role'], sorted(d))
             """,
-            string.Join('\n', elements.Select(Encoding.UTF8.GetString)));
+            Encoding.UTF8.GetBytes(string.Join('\n', elements.Select(Encoding.UTF8.GetString))));
 
         Assert.Equal(
             [
@@ -107,26 +106,5 @@ public class MessageFieldsTests
         ]);
 
         Assert.Equal([new("user", "compact"), new ChatMemoryMessage("assistant", "python")], await bed.Memory.GetHistoryAsync("c"));
-    }
-
-    internal static List<string> RunPython(string script, string stdin)
-    {
-        var start = new ProcessStartInfo("python3")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add(script);
-        using var python = Process.Start(start)!;
-        python.StandardInput.BaseStream.Write(Encoding.UTF8.GetBytes(stdin));
-        python.StandardInput.Close();
-        var output = python.StandardOutput.ReadToEnd();
-        var error = python.StandardError.ReadToEnd();
-        Assert.True(python.WaitForExit(30_000), "python3 did not finish");
-        Assert.True(python.ExitCode == 0, error);
-        return [.. output.Split('\n', StringSplitOptions.RemoveEmptyEntries)];
     }
 }

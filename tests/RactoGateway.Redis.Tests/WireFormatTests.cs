@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using RactoGateway.Redis.Wire;
@@ -78,28 +77,8 @@ public class WireFormatTests
         Assert.Equal(big, history[1].Content);
     }
 
-    /// <summary>
-    /// What the seed's get_history returns for one element: Python's json.loads, printed with repr. Runs the real
-    /// Python interpreter, so interop is checked against Python itself, not our idea of it.
-    /// </summary>
-    private static string PythonRepr(byte[] element)
-    {
-        var start = new ProcessStartInfo("python3")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("import json,sys; d=json.loads(sys.stdin.buffer.read().decode('utf-8')); assert type(d) is dict and all(type(v) is str for v in d.values()); sys.stdout.buffer.write(repr(d).encode('utf-8'))");
-        using var python = Process.Start(start)!;
-        python.StandardInput.BaseStream.Write(element);
-        python.StandardInput.Close();
-        var output = python.StandardOutput.ReadToEnd();
-        var error = python.StandardError.ReadToEnd();
-        Assert.True(python.WaitForExit(30_000), "python3 did not finish");
-        Assert.True(python.ExitCode == 0, error);
-        return output;
-    }
+    /// <summary>What the seed's get_history returns for one element: Python's json.loads, printed with repr.</summary>
+    private static string PythonRepr(byte[] element) => string.Join('\n', Python.Run(
+        "import json,sys; d=json.loads(sys.stdin.buffer.read().decode('utf-8')); assert type(d) is dict and all(type(v) is str for v in d.values()); sys.stdout.buffer.write(repr(d).encode('utf-8'))",
+        element));
 }
