@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
 
 namespace RactoGateway.Redis.Cli;
 
@@ -22,12 +24,14 @@ internal static class CliOptions
     {
         Description = "Turns kept per conversation (the window is twice as many messages). Default 10.",
         Recursive = true,
+        CustomParser = r => Number(r, "--max-turns", 1, int.MaxValue / 2, wholeNumber: true) is { } n ? (int)n : null,
     };
 
     public static readonly Option<double?> Ttl = new("--ttl")
     {
         Description = "Seconds a conversation lives after its last append. Default: never expires.",
         Recursive = true,
+        CustomParser = r => Number(r, "--ttl", 1, TimeSpan.FromDays(365 * 100).TotalSeconds, wholeNumber: false),
     };
 
     public static readonly Option<string> DataDir = new("--data-dir")
@@ -44,6 +48,20 @@ internal static class CliOptions
         parsed.GetValue(Redis) is { Length: > 0 } url ? url
         : Environment.GetEnvironmentVariable("CHATMEM_REDIS") is { Length: > 0 } env ? env
         : null;
+
+    /// <summary>Parses a number in [min, max], or records one readable error (the default names the CLR type).</summary>
+    private static double? Number(ArgumentResult result, string option, double min, double max, bool wholeNumber)
+    {
+        var text = result.Tokens.Count > 0 ? result.Tokens[0].Value : "";
+        var style = wholeNumber ? NumberStyles.Integer : NumberStyles.Float;
+        if (double.TryParse(text, style, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max)
+        {
+            return value;
+        }
+
+        result.AddError(string.Create(CultureInfo.InvariantCulture, $"{option} must be a {(wholeNumber ? "whole number" : "number")} between {min} and {max} (was '{text}')"));
+        return null;
+    }
 
     /// <summary>The memory settings from the global options; <paramref name="defaultMaxTurns"/> and
     /// <paramref name="defaultTtlSeconds"/> apply when the option is absent.</summary>

@@ -65,6 +65,7 @@ public sealed class CliTests : IDisposable
     [InlineData("frobnicate")]
     [InlineData("--max-turns", "0", "count", "c")]
     [InlineData("--max-turns", "many", "count", "c")]
+    [InlineData("--ttl", "0", "count", "c")]
     [InlineData("append", "  ", "user", "hi")]
     public async Task Bad_arguments_or_input_exit_2_with_one_line_on_stderr(params string[] args)
     {
@@ -74,6 +75,28 @@ public sealed class CliTests : IDisposable
         Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.StartsWith("chatmem: ", run.Stderr);
         Assert.DoesNotContain("   at ", run.Stderr);
+    }
+
+    [Fact]
+    public async Task Parallel_processes_on_one_data_dir_take_turns_and_lose_nothing()
+    {
+        var runs = await Task.WhenAll(Enumerable.Range(1, 6).Select(i => RunAsync("--data-dir", _dataDir, "append", "p", "user", $"m{i}")));
+
+        Assert.All(runs, run => Assert.Equal(0, run.Code));
+        Assert.Equal("6", (await RunAsync("--data-dir", _dataDir, "count", "p")).Stdout.Trim());
+    }
+
+    [Fact]
+    public async Task An_unusable_data_dir_exits_1_with_one_line()
+    {
+        var file = Path.Combine(_dataDir, "a-file");
+        await File.WriteAllTextAsync(file, "");
+
+        var run = await RunAsync("--data-dir", file, "count", "c");
+
+        Assert.Equal(1, run.Code);
+        Assert.StartsWith($"chatmem: cannot use data directory {file}: ", run.Stderr);
+        Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
     }
 
     [Theory]

@@ -37,7 +37,8 @@ internal static class DemoCommand
                 var (writer, reader) = (turn % 2, (turn + 1) % 2);
                 await replicas[writer].AppendTurnAsync(conversation, Script[turn].User, Script[turn].Assistant, ct);
                 var stored = await replicas[reader].GetHistoryAsync(conversation, ct);
-                AnsiConsole.Write(ShowCommand.Table(stored, $"turn {turn + 1}: written by replica {"AB"[writer]}, read back by replica {"AB"[reader]}"));
+                var slid = turn >= config.MaxTurns ? $"; turn {turn + 1 - config.MaxTurns} slid out" : "";
+                AnsiConsole.Write(ShowCommand.Table(stored, $"turn {turn + 1}: written by replica {"AB"[writer]}, read back by replica {"AB"[reader]}{slid}"));
             }
 
             AnsiConsole.WriteLine();

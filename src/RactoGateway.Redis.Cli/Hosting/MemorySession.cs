@@ -18,6 +18,10 @@ internal sealed class MemorySession : IAsyncDisposable
 
     private MemorySession(ConfigurationOptions options, EmbeddedGarnet? garnet)
     {
+        // A command-line tool should fail in seconds, not retry in the background as a service does.
+        options.AbortOnConnectFail = true;
+        options.ConnectTimeout = 3000;
+        options.SyncTimeout = options.AsyncTimeout = 5000;
         _options = options;
         _garnet = garnet;
     }
@@ -28,39 +32,47 @@ internal sealed class MemorySession : IAsyncDisposable
     /// <summary>Whether this is the embedded server.</summary>
     public bool IsEmbedded => _garnet is not null;
 
-    /// <summary>Runs <paramref name="body"/> with a session; maps bad input to exit 2 and an unreachable Redis to exit 1.</summary>
+    /// <summary>Runs <paramref name="body"/> with a session; maps bad input to exit 2 and an unreachable Redis to exit 1,
+    /// each with one line on stderr and never a stack trace.</summary>
     public static async Task<int> RunAsync(ParseResult parsed, Func<MemorySession, Task<int>> body, bool persistent = true)
     {
         MemorySession? session = null;
+        string? password = null;
+        var dataDir = persistent ? parsed.GetValue(CliOptions.DataDir) : null;
         try
         {
             var url = CliOptions.RedisUrl(parsed);
             var options = url is null ? null : RedisEndpoint.Parse(url);
-            var garnet = url is null ? EmbeddedGarnet.Start(persistent ? parsed.GetValue(CliOptions.DataDir) : null) : null;
-            options ??= ConfigurationOptions.Parse(garnet!.Endpoint);
-            // A command-line tool should fail in seconds, not retry in the background as a service does.
-            options.AbortOnConnectFail = true;
-            options.ConnectTimeout = 3000;
-            options.SyncTimeout = options.AsyncTimeout = 5000;
-            session = new MemorySession(options, garnet);
+            password = options?.Password;
+            var garnet = url is null ? EmbeddedGarnet.Start(dataDir) : null;
+            session = new MemorySession(options ?? ConfigurationOptions.Parse(garnet!.Endpoint), garnet);
             return await body(session);
         }
         catch (ArgumentException ex)
         {
-            return Fail(ExitCodes.BadInput, ex.Message);
+            return Fail(ExitCodes.BadInput, Describe(ex), password);
         }
         catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or SocketException)
         {
             var reason = ex is RedisConnectionException rce ? rce.FailureType.ToString() : ex.GetType().Name;
-            return Fail(ExitCodes.Unreachable, $"cannot reach Redis at {session?.Endpoint ?? "the server"} ({reason})");
+            return Fail(ExitCodes.Unreachable, $"cannot reach Redis at {session?.Endpoint ?? "the server"} ({reason})", password);
         }
         catch (RedisException ex)
         {
-            return Fail(ExitCodes.Unreachable, $"Redis at {session?.Endpoint ?? "the server"} failed: {ex.Message}");
+            return Fail(ExitCodes.Unreachable, $"Redis at {session?.Endpoint ?? "the server"} failed: {ex.Message}", password);
         }
         catch (OperationCanceledException)
         {
             return ExitCodes.Cancelled;
+        }
+        catch (Exception ex) when (session is null && ex is IOException or UnauthorizedAccessException)
+        {
+            return Fail(ExitCodes.Unreachable, $"cannot use data directory {dataDir}: {ex.Message}", password);
+        }
+        catch (Exception ex)
+        {
+            // Anything else (e.g. the embedded server failing to start) is still one line, not a stack trace.
+            return Fail(ExitCodes.Unreachable, $"{ex.GetType().Name}: {ex.Message}", password);
         }
         finally
         {
@@ -94,9 +106,31 @@ internal sealed class MemorySession : IAsyncDisposable
         _garnet?.Dispose();
     }
 
-    private static int Fail(int code, string message)
+    private static int Fail(int code, string message, string? password)
     {
+        // Endpoints are printed as host:port; this also covers a message that would quote the password.
+        message = string.IsNullOrEmpty(password) ? message : message.Replace(password, "***", StringComparison.Ordinal);
         Console.Error.WriteLine($"chatmem: {message.ReplaceLineEndings(" ")}");
         return code;
+    }
+
+    /// <summary>The library's message, naming the command-line argument instead of the C# parameter.</summary>
+    private static string Describe(ArgumentException ex)
+    {
+        var message = ex.Message;
+        if (ex.ParamName is not { } param)
+        {
+            return message;
+        }
+
+        var suffix = $" (Parameter '{param}')";
+        message = message.EndsWith(suffix, StringComparison.Ordinal) ? message[..^suffix.Length] : message;
+        return param switch
+        {
+            "conversationId" => $"<conversation>: {message}",
+            "role" or "content" => $"<{param}>: {message}",
+            "url" => $"--redis: {message}",
+            _ => message,
+        };
     }
 }
