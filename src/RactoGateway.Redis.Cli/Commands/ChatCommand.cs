@@ -5,6 +5,7 @@ using OpenAI;
 using RactoGateway.Redis.Cli.Chat;
 using RactoGateway.Redis.Cli.Hosting;
 using Spectre.Console;
+using StackExchange.Redis;
 
 namespace RactoGateway.Redis.Cli.Commands;
 
@@ -68,21 +69,28 @@ internal static class ChatCommand
                         continue;
                 }
 
+                var printed = false;
                 try
                 {
                     await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, line)], options, ct))
                     {
                         Console.Write(update.Text);
+                        printed |= update.Text.Length > 0;
                     }
 
                     Console.WriteLine();
                 }
-                catch (Exception ex) when (ex is ClientResultException or HttpRequestException or InvalidOperationException)
+                catch (Exception ex) when (ex is not (RedisException or TimeoutException or OperationCanceledException))
                 {
                     // The model failed: nothing was stored (the middleware appends only complete turns); the REPL goes on.
                     failures++;
-                    Console.WriteLine();
-                    await Console.Error.WriteLineAsync($"chatmem: the model call failed: {ex.Message.ReplaceLineEndings(" ")}");
+                    if (printed)
+                    {
+                        Console.WriteLine();
+                    }
+
+                    var cause = ex is AggregateException { InnerExceptions: [var first, ..] } ? first : ex;
+                    await Console.Error.WriteLineAsync($"chatmem: the model call failed: {cause.Message.ReplaceLineEndings(" ")}");
                 }
             }
 
