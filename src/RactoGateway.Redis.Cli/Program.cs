@@ -16,6 +16,12 @@ root.Subcommands.Add(CountCommand.Create());
 root.Subcommands.Add(ClearCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(ListCommand.Create());
+root.Subcommands.Add(ExportCommand.Create());
+root.Subcommands.Add(ImportCommand.Create());
+root.Subcommands.Add(StatsCommand.Create());
+root.Subcommands.Add(TrimCommand.Create());
+root.Subcommands.Add(ChatCommand.Create());
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

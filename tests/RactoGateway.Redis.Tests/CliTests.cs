@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 
 namespace RactoGateway.Redis.Tests;
@@ -152,49 +151,7 @@ public sealed class CliTests : IDisposable
         Assert.True(json.RootElement.GetProperty("ops").GetInt64() > 0);
     }
 
-    private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, args);
+    private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => Chatmem.RunAsync(args);
 
-    private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(Dictionary<string, string>? env, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(ChatmemDll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment.Remove("CHATMEM_REDIS");
-        foreach (var (key, value) in env ?? [])
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"chatmem {string.Join(' ', args)} did not finish in 90 s");
-        }
-
-        return (process.ExitCode, await stdout, await stderr);
-    }
-
-    // tests/RactoGateway.Redis.Tests/bin/<Configuration>/net10.0 -> src/RactoGateway.Redis.Cli/bin/<Configuration>/net10.0
-    private static string ChatmemDll
-    {
-        get
-        {
-            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            var configuration = output.Parent!.Name;
-            var root = output.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
-            return Path.Combine(root, "src", "RactoGateway.Redis.Cli", "bin", configuration, output.Name, "chatmem.dll");
-        }
-    }
+    private static Task<(int Code, string Stdout, string Stderr)> RunAsync(Dictionary<string, string>? env, params string[] args) => Chatmem.RunAsync(env, args);
 }

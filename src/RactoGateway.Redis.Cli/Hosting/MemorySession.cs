@@ -96,6 +96,14 @@ internal sealed class MemorySession : IAsyncDisposable
         return new RedisChatMemory(connection, config);
     }
 
+    /// <summary>A raw connection of its own, for commands that work on keys directly (SCAN, MEMORY USAGE, scripts).</summary>
+    public async Task<IConnectionMultiplexer> ConnectAsync()
+    {
+        var connection = await ConnectionMultiplexer.ConnectAsync(_options.Clone());
+        _connections.Add(connection);
+        return connection;
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var connection in _connections)

@@ -1,0 +1,134 @@
+using System.ClientModel;
+using System.CommandLine;
+using Microsoft.Extensions.AI;
+using OpenAI;
+using RactoGateway.Redis.Cli.Chat;
+using RactoGateway.Redis.Cli.Hosting;
+using Spectre.Console;
+using StackExchange.Redis;
+
+namespace RactoGateway.Redis.Cli.Commands;
+
+/// <summary>
+/// <c>chatmem chat &lt;conversation&gt; [--endpoint URL] [--model NAME] [--api-key KEY]</c>: a REPL through the
+/// <see cref="ChatMemoryChatClient"/> middleware. Each stdin line is a user message; the reply goes to stdout;
+/// <c>/history</c> shows what is stored, <c>/exit</c> or end of input ends. With <c>--model</c> (and optionally
+/// <c>--endpoint</c>) it talks to an OpenAI-compatible server; otherwise to the offline <see cref="EchoAssistant"/>.
+/// The API key (option, else CHATMEM_API_KEY, else OPENAI_API_KEY) is never printed.
+/// </summary>
+internal static class ChatCommand
+{
+    public static Command Create()
+    {
+        var conversation = new Argument<string>("conversation") { Description = "Conversation id: a second chat on the same id continues it." };
+        var endpoint = new Option<string?>("--endpoint") { Description = "OpenAI-compatible base URL, e.g. http://localhost:11434/v1 (default: OpenAI's)." };
+        var model = new Option<string?>("--model") { Description = "Model name; with it, chat talks to the endpoint instead of the offline echo assistant." };
+        var apiKey = new Option<string?>("--api-key") { Description = "API key (default: $CHATMEM_API_KEY, else $OPENAI_API_KEY). Never printed." };
+        var command = new Command("chat", "Chat through the memory middleware: one user message per line; /history, /exit. Offline echo assistant unless --model.")
+        {
+            conversation, endpoint, model, apiKey,
+        };
+        command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
+        {
+            var id = parsed.GetValue(conversation)!;
+            if (string.IsNullOrWhiteSpace(id))
+            {
+                throw new ArgumentException("The conversation id must not be empty.");
+            }
+
+            using var inner = Assistant(parsed.GetValue(endpoint), parsed.GetValue(model), parsed.GetValue(apiKey));
+            var memory = await session.OpenAsync(CliOptions.Config(parsed));
+            using var client = new ChatClientBuilder(inner).UseChatMemory(memory).Build();
+            var options = new ChatOptions { ConversationId = id };
+            var interactive = !Console.IsInputRedirected;
+            if (interactive)
+            {
+                AnsiConsole.MarkupLine($"[grey]conversation {Markup.Escape(id)}: {Markup.Escape(Describe(inner))}; /history shows it, /exit or Ctrl+D ends[/]");
+            }
+
+            var failures = 0;
+            using var stdin = new StreamReader(Console.OpenStandardInput(), System.Text.Encoding.UTF8);
+            while (true)
+            {
+                if (interactive)
+                {
+                    Console.Write("> ");
+                }
+
+                if (await stdin.ReadLineAsync(ct) is not { } line || line.Trim() == "/exit")
+                {
+                    break;
+                }
+
+                switch (line.Trim())
+                {
+                    case "":
+                        continue;
+                    case "/history":
+                        AnsiConsole.Write(ShowCommand.Table(await memory.GetHistoryAsync(id, ct), $"conversation {id}"));
+                        continue;
+                }
+
+                var printed = false;
+                try
+                {
+                    await foreach (var update in client.GetStreamingResponseAsync([new ChatMessage(ChatRole.User, line)], options, ct))
+                    {
+                        Console.Write(update.Text);
+                        printed |= update.Text.Length > 0;
+                    }
+
+                    Console.WriteLine();
+                }
+                catch (Exception ex) when (ex is not (RedisException or TimeoutException or OperationCanceledException))
+                {
+                    // The model failed: nothing was stored (the middleware appends only complete turns); the REPL goes on.
+                    failures++;
+                    if (printed)
+                    {
+                        Console.WriteLine();
+                    }
+
+                    var cause = ex is AggregateException { InnerExceptions: [var first, ..] } ? first : ex;
+                    await Console.Error.WriteLineAsync($"chatmem: the model call failed: {cause.Message.ReplaceLineEndings(" ")}");
+                }
+            }
+
+            return failures == 0 ? ExitCodes.Ok : ExitCodes.Unreachable;
+        }));
+        return command;
+    }
+
+    private static IChatClient Assistant(string? endpoint, string? model, string? apiKey)
+    {
+        if (model is null)
+        {
+            return endpoint is null ? new EchoAssistant() : throw new ArgumentException("--endpoint needs --model.");
+        }
+
+        Uri? uri = null;
+        if (endpoint is not null && (!Uri.TryCreate(endpoint, UriKind.Absolute, out uri) || uri.Scheme is not ("http" or "https")))
+        {
+            throw new ArgumentException("--endpoint must be an http:// or https:// URL.");
+        }
+
+        var key = apiKey is { Length: > 0 } ? apiKey
+            : Environment.GetEnvironmentVariable("CHATMEM_API_KEY") is { Length: > 0 } k1 ? k1
+            : Environment.GetEnvironmentVariable("OPENAI_API_KEY") is { Length: > 0 } k2 ? k2
+            // Local OpenAI-compatible servers (Ollama, vLLM, llama.cpp) usually take any key; OpenAI's own needs one.
+            : uri is not null ? "none"
+            : throw new ArgumentException("--model without --endpoint talks to OpenAI and needs --api-key, CHATMEM_API_KEY or OPENAI_API_KEY.");
+        var openAi = new OpenAIClientOptions();
+        if (uri is not null)
+        {
+            openAi.Endpoint = uri;
+        }
+
+        return new OpenAI.Chat.ChatClient(model, new ApiKeyCredential(key), openAi).AsIChatClient();
+    }
+
+    private static string Describe(IChatClient inner) =>
+        inner.GetService<ChatClientMetadata>() is { ProviderUri: var uri, DefaultModelId: var model } && inner is not EchoAssistant
+            ? $"model {model} at {uri?.GetLeftPart(UriPartial.Authority)}"
+            : "offline echo assistant";
+}

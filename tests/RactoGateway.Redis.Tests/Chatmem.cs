@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace RactoGateway.Redis.Tests;
+
+/// <summary>Runs chatmem.dll as a separate process, as a user would: arguments, environment, stdin; exit code, stdout, stderr.</summary>
+internal static class Chatmem
+{
+    public static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, null, args);
+
+    public static Task<(int Code, string Stdout, string Stderr)> RunAsync(Dictionary<string, string>? env, params string[] args) => RunAsync(env, null, args);
+
+    /// <summary>Runs chatmem with <paramref name="stdin"/> as its standard input (closed after it: end of input).</summary>
+    public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(Dictionary<string, string>? env, string? stdin, params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardInputEncoding = new UTF8Encoding(false),
+            StandardOutputEncoding = Encoding.UTF8,
+        };
+        start.ArgumentList.Add(ChatmemDll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Remove("CHATMEM_REDIS");
+        foreach (var (key, value) in env ?? [])
+        {
+            start.Environment[key] = value;
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+        }
+
+        process.StandardInput.Close();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"chatmem {string.Join(' ', args)} did not finish in 90 s");
+        }
+
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    // tests/RactoGateway.Redis.Tests/bin/<Configuration>/net10.0 -> src/RactoGateway.Redis.Cli/bin/<Configuration>/net10.0
+    public static string ChatmemDll
+    {
+        get
+        {
+            var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var configuration = output.Parent!.Name;
+            var root = output.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
+            return Path.Combine(root, "src", "RactoGateway.Redis.Cli", "bin", configuration, output.Name, "chatmem.dll");
+        }
+    }
+}

@@ -1,0 +1,261 @@
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace RactoGateway.Redis.Tests;
+
+/// <summary>The operator commands of chatmem (list, export, import, stats, trim, chat), run as a separate process
+/// against a real redis-server.</summary>
+public sealed class OperatorCliTests
+{
+    private static readonly DateTimeOffset When = new(2026, 11, 25, 6, 0, 0, TimeSpan.FromHours(1));
+
+    [Fact]
+    public async Task List_prints_every_id_once_and_matches_globs_or_literally()
+    {
+        var (server, prefix) = await ServerAsync();
+        string[] ids = ["plain", "with:colon", "with space", "x*y", "xAy", "q?[1]\\z"];
+        await using (var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix }))
+        {
+            foreach (var id in ids)
+            {
+                await memory.AppendAsync(id, "user", "hi");
+            }
+        }
+
+        var all = await Chatmem.RunAsync(Redis(server, prefix, "list"));
+        var glob = await Chatmem.RunAsync(Redis(server, prefix, "list", "--match", "x*y"));
+        var literal = await Chatmem.RunAsync(Redis(server, prefix, "list", "--match", "x*y", "--literal"));
+        var oddLiteral = await Chatmem.RunAsync(Redis(server, prefix, "list", "--match", "q?[1]\\z", "--literal"));
+
+        Assert.Equal(0, all.Code);
+        Assert.Equal(ids.Order(StringComparer.Ordinal), Lines(all.Stdout).Order(StringComparer.Ordinal));
+        Assert.Equal(["x*y", "xAy"], Lines(glob.Stdout).Order(StringComparer.Ordinal));
+        Assert.Equal(["x*y"], Lines(literal.Stdout));
+        Assert.Equal(["q?[1]\\z"], Lines(oddLiteral.Stdout));
+    }
+
+    [Fact]
+    public async Task List_scans_in_batches_past_one_page()
+    {
+        var (server, prefix) = await ServerAsync();
+        await using (var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix }))
+        {
+            await Task.WhenAll(Enumerable.Range(0, 1200).Select(i => memory.AppendAsync($"c{i}", "user", "hi")));
+        }
+
+        var run = await Chatmem.RunAsync(Redis(server, prefix, "list"));
+
+        Assert.Equal(0, run.Code);
+        Assert.Equal(1200, Lines(run.Stdout).Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Export_clear_import_export_is_lossless_with_tool_calls_ids_metadata_and_unicode()
+    {
+        var (server, prefix) = await ServerAsync();
+        var config = new ChatMemoryConfig { KeyPrefix = prefix, Ttl = TimeSpan.FromHours(1) };
+        ChatMemoryMessage[] rich =
+        [
+            new("system", "Tu es un assistant. 日本語 ✓ \"quoted\" \\ back\nslash") { MessageId = "m0", Timestamp = When },
+            new("user", "Quel temps à Paris ? 🌧") { MessageId = "m1", AuthorName = "zoé", Metadata = new Dictionary<string, string> { ["tenant"] = "t-1", ["ünï"] = "cödé" } },
+            new("assistant", "") { MessageId = "m2", ToolCalls = [new ChatMemoryToolCall("call_1", "get_weather", "{\"city\":\"Paris\",\"units\":\"°C\"}")] },
+            new("tool", "{\"temp\":12}") { ToolCallId = "call_1", Timestamp = When },
+            new("assistant", "Il fait 12 °C.") { MessageId = "m4", ExtraContentsJson = "[{\"$type\":\"text\",\"text\":\"x\"}]" },
+        ];
+        await using (var memory = new RedisChatMemory(server.ConnectionString, config))
+        {
+            await memory.AppendManyAsync("rich:one two", rich);
+            await memory.AppendTurnAsync("plain", "a", "b");
+        }
+
+        var before = await Chatmem.RunAsync(Redis(server, prefix, "export"));
+        var originalHistory = await HistoryAsync(server, config, "rich:one two");
+        await using (var memory = new RedisChatMemory(server.ConnectionString, config))
+        {
+            await memory.ClearAsync("rich:one two");
+            await memory.ClearAsync("plain");
+        }
+
+        var import = await Chatmem.RunAsync(null, before.Stdout, Redis(server, prefix, "import"));
+        var after = await Chatmem.RunAsync(Redis(server, prefix, "export"));
+
+        Assert.Equal(0, before.Code);
+        Assert.Equal(0, import.Code);
+        Assert.Equal(0, after.Code);
+        Assert.Equal(2, Lines(before.Stdout).Length);
+        Assert.Equal(WithoutTtl(before.Stdout), WithoutTtl(after.Stdout));
+        Assert.Equal(originalHistory, await HistoryAsync(server, config, "rich:one two"));
+        Assert.Equal(rich, originalHistory);
+        foreach (var line in Lines(after.Stdout))
+        {
+            using var json = JsonDocument.Parse(line);
+            Assert.InRange(json.RootElement.GetProperty("ttl_ms").GetInt64(), 1, 3_600_000);
+        }
+    }
+
+    [Fact]
+    public async Task Import_appends_skipping_stored_ids_and_replace_replaces()
+    {
+        var (server, prefix) = await ServerAsync();
+        var config = new ChatMemoryConfig { KeyPrefix = prefix };
+        const string Line = """{"conversation":"c","ttl_ms":null,"messages":[{"role":"user","id":"u1","content":"hi"},{"role":"assistant","content":"hello"}]}""";
+        await using var memory = new RedisChatMemory(server.ConnectionString, config);
+        await memory.AppendAsync("c", "user", "before");
+
+        var first = await Chatmem.RunAsync(null, Line + "\n", Redis(server, prefix, "import"));
+        var again = await Chatmem.RunAsync(null, Line + "\n", Redis(server, prefix, "import"));
+        Assert.Equal(0, first.Code);
+        Assert.Equal(0, again.Code);
+        Assert.Equal(["before", "hi", "hello", "hello"], (await memory.GetHistoryAsync("c")).Select(m => m.Content));
+
+        var replace = await Chatmem.RunAsync(null, Line + "\n", Redis(server, prefix, "import", "--replace"));
+        Assert.Equal(0, replace.Code);
+        Assert.Equal(["hi", "hello"], (await memory.GetHistoryAsync("c")).Select(m => m.Content));
+
+        var windowed = await Chatmem.RunAsync(null, Line + "\n", Redis(server, prefix, "--max-turns", "1", "import", "--replace"));
+        Assert.Equal(0, windowed.Code);
+        Assert.Equal(2, await memory.CountAsync("c"));
+    }
+
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("""{"conversation":"c","messages":[{"role":"user"}]}""")]
+    [InlineData("""{"conversation":"c","messages":[{"role":"wizard\"x","content":"x"}]}""")]
+    [InlineData("""{"conversation":" ","messages":[]}""")]
+    [InlineData("""{"conversation":"c","ttl_ms":-5,"messages":[]}""")]
+    public async Task Import_of_a_bad_line_exits_2_with_one_line_naming_it(string line)
+    {
+        var (server, prefix) = await ServerAsync();
+        const string Good = """{"conversation":"ok","ttl_ms":null,"messages":[{"role":"user","content":"hi"}]}""";
+
+        var run = await Chatmem.RunAsync(null, Good + "\n" + line + "\n", Redis(server, prefix, "import"));
+
+        Assert.Equal(2, run.Code);
+        Assert.Single(Lines(run.Stderr));
+        Assert.StartsWith("chatmem: stdin line 2:", run.Stderr);
+    }
+
+    [Fact]
+    public async Task Export_skips_corrupt_elements_and_counts_them_on_stderr()
+    {
+        var (server, prefix) = await ServerAsync();
+        await using (var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString))
+        {
+            await connection.GetDatabase().ListRightPushAsync($"{prefix}:c", ["""{"role":"user","content":"ok"}""", "garbage", """{"role":"user"}"""]);
+        }
+
+        var run = await Chatmem.RunAsync(Redis(server, prefix, "export"));
+
+        Assert.Equal(0, run.Code);
+        Assert.Equal("""{"conversation":"c","ttl_ms":null,"messages":[{"role":"user","content":"ok"}]}""", run.Stdout.Trim());
+        Assert.Contains("skipped 2 corrupt element(s)", run.Stderr);
+    }
+
+    [Fact]
+    public async Task Stats_json_counts_conversations_messages_memory_and_the_ttl_spread()
+    {
+        var (server, prefix) = await ServerAsync();
+        await using (var forever = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix }))
+        await using (var expiring = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix, Ttl = TimeSpan.FromSeconds(1000) }))
+        {
+            await forever.AppendTurnAsync("a", "q", "r");
+            await expiring.AppendAsync("b", "user", "q");
+            await expiring.AppendAsync("c", "user", "q");
+        }
+
+        var run = await Chatmem.RunAsync(Redis(server, prefix, "stats", "--json"));
+        var table = await Chatmem.RunAsync(Redis(server, prefix, "stats"));
+
+        Assert.Equal(0, run.Code);
+        using var json = JsonDocument.Parse(run.Stdout);
+        var root = json.RootElement;
+        Assert.Equal(3, root.GetProperty("conversations").GetInt64());
+        Assert.Equal(4, root.GetProperty("messages").GetInt64());
+        Assert.Equal(3, root.GetProperty("memory").GetProperty("sampled_keys").GetInt64());
+        Assert.True(root.GetProperty("memory").GetProperty("estimated_bytes").GetInt64() > 0);
+        Assert.Equal(1, root.GetProperty("ttl").GetProperty("none").GetInt64());
+        Assert.InRange(root.GetProperty("ttl").GetProperty("min_ms").GetInt64(), 900_000, 1_000_000);
+        Assert.InRange(root.GetProperty("ttl").GetProperty("max_ms").GetInt64(), 900_000, 1_000_000);
+        Assert.Equal(0, table.Code);
+        Assert.Contains("estimate", table.Stdout);
+    }
+
+    [Fact]
+    public async Task Trim_applies_a_smaller_window_to_stored_conversations()
+    {
+        var (server, prefix) = await ServerAsync();
+        var config = new ChatMemoryConfig { KeyPrefix = prefix, MaxTurns = 10 };
+        await using var memory = new RedisChatMemory(server.ConnectionString, config);
+        for (var i = 0; i < 5; i++)
+        {
+            await memory.AppendTurnAsync("long", $"q{i}", $"r{i}");
+        }
+
+        await memory.AppendTurnAsync("short", "q", "r");
+
+        var run = await Chatmem.RunAsync(Redis(server, prefix, "--max-turns", "2", "trim"));
+        var missing = await Chatmem.RunAsync(Redis(server, prefix, "trim"));
+
+        Assert.Equal(0, run.Code);
+        Assert.StartsWith("trimmed 1 of 2 conversation(s)", run.Stdout);
+        Assert.Equal(["q3", "r3", "q4", "r4"], (await memory.GetHistoryAsync("long")).Select(m => m.Content));
+        Assert.Equal(2, await memory.CountAsync("short"));
+        Assert.Equal(2, missing.Code);
+        Assert.Single(Lines(missing.Stderr));
+    }
+
+    [Fact]
+    public async Task Chat_reads_stdin_through_the_middleware_and_a_second_process_continues_the_conversation()
+    {
+        var (server, prefix) = await ServerAsync();
+
+        var first = await Chatmem.RunAsync(null, "hello\nwhat did I say?\n", Redis(server, prefix, "chat", "s 1"));
+        var second = await Chatmem.RunAsync(null, "third\n/history\n/exit\nnot sent\n", Redis(server, prefix, "chat", "s 1"));
+
+        Assert.Equal(0, first.Code);
+        Assert.Equal(["echo #1: hello", "echo #2: what did I say?"], Lines(first.Stdout));
+        Assert.Equal(0, second.Code);
+        Assert.StartsWith("echo #3: third", second.Stdout);
+        Assert.Contains("echo #1: hello", second.Stdout);
+        Assert.DoesNotContain("not sent", second.Stdout);
+        await using var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix });
+        Assert.Equal(
+            ["hello", "echo #1: hello", "what did I say?", "echo #2: what did I say?", "third", "echo #3: third"],
+            (await memory.GetHistoryAsync("s 1")).Select(m => m.Content));
+    }
+
+    [Fact]
+    public async Task Chat_with_an_unreachable_model_stores_nothing_exits_1_and_never_prints_the_key()
+    {
+        var (server, prefix) = await ServerAsync();
+        var endpoint = $"http://127.0.0.1:{Loopback.FreePort()}/v1";
+
+        var run = await Chatmem.RunAsync(null, "hello\n",
+            Redis(server, prefix, "chat", "c", "--endpoint", endpoint, "--model", "m", "--api-key", "sk-s3cret-key"));
+        var noModel = await Chatmem.RunAsync(null, "", Redis(server, prefix, "chat", "c", "--endpoint", endpoint));
+
+        Assert.Equal(1, run.Code);
+        Assert.StartsWith("chatmem: the model call failed", run.Stderr);
+        Assert.DoesNotContain("s3cret", run.Stdout + run.Stderr);
+        await using var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix });
+        Assert.Equal(0, await memory.CountAsync("c"));
+        Assert.Equal(2, noModel.Code);
+        Assert.Single(Lines(noModel.Stderr));
+    }
+
+    private static async Task<(ITestServer Server, string Prefix)> ServerAsync() => (await TestServers.GetAsync("redis"), TestServers.UniquePrefix());
+
+    private static string[] Redis(ITestServer server, string prefix, params string[] args) =>
+        ["--redis", $"127.0.0.1:{server.Port}", "--prefix", prefix, .. args];
+
+    private static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+
+    private static string[] WithoutTtl(string jsonl) =>
+        [.. Lines(jsonl).Select(line => System.Text.RegularExpressions.Regex.Replace(line, "\"ttl_ms\":[0-9]+", "\"ttl_ms\":T")).Order(StringComparer.Ordinal)];
+
+    private static async Task<IReadOnlyList<ChatMemoryMessage>> HistoryAsync(ITestServer server, ChatMemoryConfig config, string id)
+    {
+        await using var memory = new RedisChatMemory(server.ConnectionString, config);
+        return await memory.GetHistoryAsync(id);
+    }
+}
