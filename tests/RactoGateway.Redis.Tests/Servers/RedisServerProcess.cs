@@ -24,6 +24,12 @@ public sealed class RedisServerProcess : ITestServer
     /// <summary>The server's working directory (AOF/RDB files live here).</summary>
     public string DataDir { get; }
 
+    /// <summary>Whether the child process is running.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>The child's pid (it is stopped by this pid, never by name).</summary>
+    public int Pid => _process?.Id ?? throw new InvalidOperationException("The server is not running.");
+
     /// <summary>Starts a new server; <paramref name="extraArgs"/> are added to redis-server's command line.</summary>
     public static Task<RedisServerProcess> StartNewAsync(params string[] extraArgs) => StartNewAt(Loopback.FreePort(), extraArgs);
 
@@ -65,7 +71,7 @@ public sealed class RedisServerProcess : ITestServer
         await Loopback.WaitForPingAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
     }
 
-    /// <inheritdoc />
+    /// <summary>Stops the server with SIGKILL (Process.Kill on its pid): no shutdown, no final save, as a crash would.</summary>
     public Task StopAsync()
     {
         if (_process is { } process)
