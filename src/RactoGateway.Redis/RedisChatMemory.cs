@@ -91,13 +91,21 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
         var (key, args) = PrepareAppend(conversationId, role, content);
         cancellationToken.ThrowIfCancellationRequested();
-        return _database.ScriptEvaluateAsync(ChatMemoryScripts.Append, [key], args).WaitAsync(cancellationToken);
+        return _config.WaitForReplicas > 0
+            ? AppendAndWaitForReplicasAsync(key, args).WaitAsync(cancellationToken)
+            : _database.ScriptEvaluateAsync(ChatMemoryScripts.Append, [key], args).WaitAsync(cancellationToken);
     }
 
     /// <inheritdoc cref="AppendAsync(string, string, string, CancellationToken)"/>
     public void Append(string conversationId, string role, string content)
     {
         var (key, args) = PrepareAppend(conversationId, role, content);
+        if (_config.WaitForReplicas > 0)
+        {
+            AppendAndWaitForReplicasAsync(key, args).GetAwaiter().GetResult();
+            return;
+        }
+
         _database.ScriptEvaluate(ChatMemoryScripts.Append, [key], args);
     }
 
@@ -210,6 +218,30 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         }
 
         return (key, [_window, _ttlMilliseconds, MessageCodec.Encode(role, content)]);
+    }
+
+    /// <summary>
+    /// The append, then <c>WAIT n timeout</c> (not allowed inside Lua) on the connection to the master that stored it:
+    /// WAIT counts the replicas that have this connection's last write. The master is identified (an EXISTS round trip
+    /// that follows MOVED) before and after the append; if the slot moved in between (a failover or resharding), nobody
+    /// can vouch for the write and it counts as acknowledged by 0 replicas.
+    /// </summary>
+    private async Task AppendAndWaitForReplicasAsync(RedisKey key, RedisValue[] args)
+    {
+        var before = await _database.IdentifyEndpointAsync(key).ConfigureAwait(false);
+        await _database.ScriptEvaluateAsync(ChatMemoryScripts.Append, [key], args).ConfigureAwait(false);
+        var master = await _database.IdentifyEndpointAsync(key).ConfigureAwait(false);
+        var acknowledged = 0L;
+        if (master is not null && master.Equals(before))
+        {
+            var timeoutMs = (long)Math.Ceiling(_config.WaitForReplicasTimeout.TotalMilliseconds);
+            acknowledged = (long)await _connection.GetServer(master).ExecuteAsync("WAIT", _config.WaitForReplicas, timeoutMs).ConfigureAwait(false);
+        }
+
+        if (acknowledged < _config.WaitForReplicas)
+        {
+            throw new ChatMemoryReplicationException(_config.WaitForReplicas, acknowledged);
+        }
     }
 
     private RedisKey KeyFor(string conversationId)

@@ -58,6 +58,7 @@ public sealed class RedisClusterProcess : ITestServer
             }
 
             await cluster.WaitUntilHealthyAsync(TimeSpan.FromSeconds(60));
+            await cluster.WaitUntilReplicasInSyncAsync(TimeSpan.FromSeconds(60));
             return cluster;
         }
         catch
@@ -95,6 +96,65 @@ public sealed class RedisClusterProcess : ITestServer
         }
 
         throw new TimeoutException($"The cluster did not become healthy within {timeout}. Last: {last}");
+    }
+
+    /// <summary>
+    /// Waits until every replica has finished its initial sync (<c>master_link_status:up</c>): a replica still syncing
+    /// cannot be promoted, and the failover tests need one that can.
+    /// </summary>
+    public async Task WaitUntilReplicasInSyncAsync(TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        var inSync = 0;
+        while (clock.Elapsed < timeout)
+        {
+            inSync = 0;
+            foreach (var node in _nodes.Where(n => n.IsRunning))
+            {
+                var (_, info) = await RedisCli.RunAsync(["-p", node.Port.ToString(CultureInfo.InvariantCulture), "info", "replication"], TimeSpan.FromSeconds(5));
+                if (info.Contains("role:slave", StringComparison.Ordinal) && info.Contains("master_link_status:up", StringComparison.Ordinal))
+                {
+                    inSync++;
+                }
+            }
+
+            if (inSync == NodeCount / 2)
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        throw new TimeoutException($"Only {inSync} of {NodeCount / 2} replicas finished their sync within {timeout}.");
+    }
+
+    /// <summary>The replica of the master on <paramref name="master"/> (from CLUSTER NODES).</summary>
+    public async Task<RedisServerProcess> ReplicaOfAsync(RedisServerProcess master)
+    {
+        var (_, id) = await RedisCli.RunAsync(["-p", master.Port.ToString(CultureInfo.InvariantCulture), "cluster", "myid"], TimeSpan.FromSeconds(5));
+        var (_, nodes) = await RedisCli.RunAsync(["-p", master.Port.ToString(CultureInfo.InvariantCulture), "cluster", "nodes"], TimeSpan.FromSeconds(5));
+        var line = nodes.Split('\n').First(l => l.Contains("slave " + id.Trim(), StringComparison.Ordinal));
+        var address = line.Split(' ')[1]; // 127.0.0.1:port@busport
+        return NodeAt(int.Parse(address.Split('@')[0].Split(':')[1], CultureInfo.InvariantCulture));
+    }
+
+    /// <summary>Waits until <paramref name="node"/> reports <c>role:master</c>.</summary>
+    public static async Task WaitUntilMasterAsync(RedisServerProcess node, TimeSpan timeout)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            var (_, info) = await RedisCli.RunAsync(["-p", node.Port.ToString(CultureInfo.InvariantCulture), "info", "replication"], TimeSpan.FromSeconds(5));
+            if (info.Contains("role:master", StringComparison.Ordinal))
+            {
+                return;
+            }
+
+            await Task.Delay(50);
+        }
+
+        throw new TimeoutException($"The node on port {node.Port} was not promoted within {timeout}.");
     }
 
     /// <summary>The node listening on <paramref name="port"/>.</summary>
