@@ -10,6 +10,7 @@ namespace RactoGateway.Redis.Tests;
 /// and restarted on the same data: every acknowledged message is still there, in order, within its window.
 /// </summary>
 [Trait("Category", "Faults")]
+[Collection(FaultsCollection.Name)]
 public class DurabilityTests(ITestOutputHelper output)
 {
     private const int Conversations = 100;

@@ -11,6 +11,7 @@ namespace RactoGateway.Redis.Tests;
 /// append survives.
 /// </summary>
 [Trait("Category", "Faults")]
+[Collection(FaultsCollection.Name)]
 public class FailoverTests(ITestOutputHelper output)
 {
     private const int Conversations = 50;
