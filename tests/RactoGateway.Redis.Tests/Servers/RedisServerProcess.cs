@@ -6,11 +6,13 @@ namespace RactoGateway.Redis.Tests.Servers;
 public sealed class RedisServerProcess : ITestServer
 {
     private readonly string[] _extraArgs;
+    private readonly bool _tlsOnly;
     private Process? _process;
 
-    private RedisServerProcess(int port, string[] extraArgs)
+    private RedisServerProcess(int port, string[] extraArgs, bool tlsOnly = false)
     {
         _extraArgs = extraArgs;
+        _tlsOnly = tlsOnly;
         Port = port;
         DataDir = Directory.CreateTempSubdirectory("chatmem-redis-").FullName;
     }
@@ -37,6 +39,21 @@ public sealed class RedisServerProcess : ITestServer
     public static async Task<RedisServerProcess> StartNewAt(int port, params string[] extraArgs)
     {
         var server = new RedisServerProcess(port, extraArgs);
+        await server.StartAsync();
+        return server;
+    }
+
+    /// <summary>
+    /// Starts a server that speaks only TLS on its port (<c>--port 0 --tls-port</c>), with the certificate, key and CA
+    /// in <paramref name="certDir"/> (server.crt, server.key, ca.crt).
+    /// </summary>
+    public static async Task<RedisServerProcess> StartNewTlsAsync(string certDir, params string[] extraArgs)
+    {
+        var port = Loopback.FreePort();
+        var server = new RedisServerProcess(port, [
+            "--port", "0", "--tls-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--tls-cert-file", Path.Combine(certDir, "server.crt"), "--tls-key-file", Path.Combine(certDir, "server.key"),
+            "--tls-ca-cert-file", Path.Combine(certDir, "ca.crt"), "--tls-auth-clients", "no", .. extraArgs], tlsOnly: true);
         await server.StartAsync();
         return server;
     }
@@ -68,7 +85,14 @@ public sealed class RedisServerProcess : ITestServer
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-        await Loopback.WaitForPingAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
+        if (_tlsOnly)
+        {
+            await Loopback.WaitForListenerAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
+        }
+        else
+        {
+            await Loopback.WaitForPingAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
+        }
     }
 
     /// <summary>Stops the server with SIGKILL (Process.Kill on its pid): no shutdown, no final save, as a crash would.</summary>
