@@ -103,6 +103,14 @@ public class SecurityTests(ITestOutputHelper output)
 
         Assert.Equal(["not yours"], (await admin.GetDatabase().ListRangeAsync("other:secret")).Select(v => (string)v!));
 
+        // WaitForReplicas needs EXISTS and WAIT as well (README): with them, the only failure is the missing replica.
+        await admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "chatmem", "+exists", "+wait");
+        await using (var waiting = new RedisChatMemory(url, new ChatMemoryConfig { KeyPrefix = prefix, WaitForReplicas = 1, WaitForReplicasTimeout = TimeSpan.FromMilliseconds(100) }, captured))
+        {
+            var notReplicated = await Assert.ThrowsAsync<ChatMemoryReplicationException>(() => waiting.AppendAsync("w", "user", "hi"));
+            Assert.Equal(0, notReplicated.Acknowledged);
+        }
+
         // What did Redis refuse during the whole session? The deliberate out-of-prefix calls, and the two handshake
         // probes that are refused on purpose (see LeastPrivilegeRules).
         var log = (RedisResult[])(await admin.GetDatabase().ExecuteAsync("ACL", "LOG"))!;
