@@ -47,7 +47,7 @@ public class DisposalTests
 
     private static async Task<int> ClientCountAsync(ITestServer server, string name)
     {
-        await using var probe = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString + ",allowAdmin=true");
+        await using var probe = await ConnectionMultiplexer.ConnectAsync(server.AdminConnectionString + ",allowAdmin=true");
         var total = 0;
         foreach (var node in probe.GetServers())
         {

@@ -23,7 +23,7 @@ public class ModelBasedTests(ITestOutputHelper output)
         var server = await TestServers.GetAsync(serverName);
         await using var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
         var replay = Environment.GetEnvironmentVariable("CHATMEM_MODEL_SEED");
-        var sequences = serverName == "redis" ? 2000 : 300;
+        var sequences = serverName == "redis" ? 2000 : 300; // the acl server is a redis-server too: 300 is enough there
         IEnumerable<int> seeds = replay is null
             ? Enumerable.Range(0, sequences).Select(i => unchecked((i * 7919) + serverName.Length))
             : [int.Parse(replay, CultureInfo.InvariantCulture)];

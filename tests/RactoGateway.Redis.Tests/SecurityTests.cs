@@ -124,6 +124,21 @@ public class SecurityTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_acl_test_server_really_restricts_the_memory_so_the_whole_suite_runs_with_least_privilege()
+    {
+        // Every [Theory, AllServers] test also runs on "acl", connecting as the README's least-privilege user.
+        var server = await TestServers.GetAsync("acl");
+        await using var allowed = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = TestServers.UniquePrefix() });
+        await using var outside = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = "elsewhere" });
+
+        await allowed.AppendAsync("c", "user", "ok");
+        var refused = await Assert.ThrowsAsync<RedisServerException>(() => outside.AppendAsync("c", "user", "no"));
+
+        Assert.Contains("NOPERM", refused.Message);
+        Assert.Contains("user=chatmem", server.ConnectionString);
+    }
+
+    [Fact]
     public async Task Tls_with_a_ca_made_by_the_test_and_rediss_urls()
     {
         var certDir = Directory.CreateTempSubdirectory("chatmem-tls-").FullName;
