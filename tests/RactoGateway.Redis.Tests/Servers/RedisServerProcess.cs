@@ -9,6 +9,26 @@ public sealed class RedisServerProcess : ITestServer
     private readonly bool _tlsOnly;
     private Process? _process;
 
+    /// <summary>Every redis-server this test process started and has not stopped yet.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Process> Running = new();
+
+    static RedisServerProcess() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        // A safety net for servers a test or the shared fixture did not stop (the runner may cut the shared
+        // fixture's orderly shutdown short): SIGKILL each by its own pid, without waiting.
+        foreach (var process in Running.Values)
+        {
+            try
+            {
+                process.Kill();
+            }
+            catch (InvalidOperationException)
+            {
+                // Already exited.
+            }
+        }
+    };
+
     private RedisServerProcess(int port, string[] extraArgs, bool tlsOnly = false)
     {
         _extraArgs = extraArgs;
@@ -85,6 +105,7 @@ public sealed class RedisServerProcess : ITestServer
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
+        Running[process.Id] = process;
         if (_tlsOnly)
         {
             await Loopback.WaitForListenerAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
@@ -101,6 +122,7 @@ public sealed class RedisServerProcess : ITestServer
         if (_process is { } process)
         {
             _process = null;
+            Running.TryRemove(process.Id, out _);
             if (!process.HasExited)
             {
                 process.Kill();
