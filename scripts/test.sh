@@ -14,6 +14,8 @@ case "${1:-}" in
   *) echo "usage: scripts/test.sh [--faults]" >&2; exit 2 ;;
 esac
 
+# redis-server and redis-cli run the single servers and the Redis Cluster (redis-cli --cluster create); openssl makes
+# the TLS test's CA and certificate; python3 checks interop.
 need=()
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)

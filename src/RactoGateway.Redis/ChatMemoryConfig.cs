@@ -57,6 +57,21 @@ public sealed class ChatMemoryConfig
     /// identify people.</summary>
     public bool IncludeConversationIdInTelemetry { get; set; }
 
+    /// <summary>
+    /// Replicas that must acknowledge each append before it returns (default 0: off). When set, every append is followed
+    /// by <c>WAIT n timeout</c> on the connection to the master that stored it; if fewer replicas acknowledged within
+    /// <see cref="WaitForReplicasTimeout"/>, the append throws <see cref="ChatMemoryReplicationException"/>: the message is
+    /// stored on the master but may be lost if that master fails before replicating it. Redis replication is asynchronous,
+    /// so without this an acknowledged append can be lost in a failover.
+    /// </summary>
+    public int WaitForReplicas { get; set; }
+
+    /// <summary>
+    /// How long an append waits for <see cref="WaitForReplicas"/> replicas (default 1 s, between 1 ms and 1 hour).
+    /// Keep it below the connection's timeout (<c>asyncTimeout</c>/<c>syncTimeout</c>, 5 s by default).
+    /// </summary>
+    public TimeSpan WaitForReplicasTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>The number of messages the window keeps: <c>MaxTurns * 2</c>.</summary>
     public int WindowSize => checked(MaxTurns * 2);
 
@@ -87,6 +102,16 @@ public sealed class ChatMemoryConfig
         if (Window is null)
         {
             return "ChatMemoryConfig.Window must not be null.";
+        }
+
+        if (WaitForReplicas < 0)
+        {
+            return $"ChatMemoryConfig.WaitForReplicas must be 0 (off) or more (was {WaitForReplicas}).";
+        }
+
+        if (WaitForReplicasTimeout < TimeSpan.FromMilliseconds(1) || WaitForReplicasTimeout > TimeSpan.FromHours(1))
+        {
+            return $"ChatMemoryConfig.WaitForReplicasTimeout must be between 1 millisecond and 1 hour (was {WaitForReplicasTimeout}).";
         }
 
         return null;

@@ -278,10 +278,10 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     }
 
     private Task<RedisResult> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
-        RunAsync("append", conversationId, (_database, key, AppendArgs(batch)), static s => s.Item1.EvaluateAsync(ChatMemoryScripts.Append, s.Item2, s.Item3), cancellationToken, batch.Length);
+        RunAsync("append", conversationId, (this, key, AppendArgs(batch)), static s => s.Item1.EvaluateAppendAsync(s.Item2, s.Item3), cancellationToken, batch.Length);
 
     private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch) =>
-        Run("append", conversationId, (_database, key, AppendArgs(batch)), static s => s.Item1.Evaluate(ChatMemoryScripts.Append, s.Item2, s.Item3), batch.Length);
+        Run("append", conversationId, (this, key, AppendArgs(batch)), static s => s.Item1.EvaluateAppend(s.Item2, s.Item3), batch.Length);
 
     private Task<RedisValue[]> ReadAsync(string conversationId, RedisKey key, CancellationToken cancellationToken) =>
         RunAsync("get_history", conversationId, (_database, key), static s => s.Item1.ListRangeAsync(s.Item2), cancellationToken);
@@ -439,6 +439,52 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
         return _config.TokenCounter ?? throw new InvalidOperationException(
             "Reading under a token budget needs ChatMemoryConfig.TokenCounter: set it, e.g. to O200kTokenCounter.Instance from the RactoGateway.Redis.Tokenizers package.");
+    }
+
+    /// <summary>
+    /// The append, then <c>WAIT n timeout</c> (not allowed inside Lua) on the connection to the master that stored it:
+    /// WAIT counts the replicas that have this connection's last write. The master is identified (an EXISTS round trip
+    /// that follows MOVED) before and after the append; if the slot moved in between (a failover or resharding), nobody
+    /// can vouch for the write and it counts as acknowledged by 0 replicas.
+    /// </summary>
+    private Task<RedisResult> EvaluateAppendAsync(RedisKey key, RedisValue[] args) =>
+        _config.WaitForReplicas > 0 ? AppendAndWaitForReplicasAsync(key, args) : _database.EvaluateAsync(ChatMemoryScripts.Append, key, args);
+
+    private RedisResult EvaluateAppend(RedisKey key, RedisValue[] args)
+    {
+        if (_config.WaitForReplicas == 0)
+        {
+            return _database.Evaluate(ChatMemoryScripts.Append, key, args);
+        }
+
+        // WAIT is not allowed in scripts: it follows the append on the connection to the master that stored it, and
+        // only counts when that master did not change in between (a failover).
+        var before = _database.IdentifyEndpoint(key);
+        var result = _database.Evaluate(ChatMemoryScripts.Append, key, args);
+        var master = _database.IdentifyEndpoint(key);
+        ThrowIfUnreplicated(master is not null && master.Equals(before) ? (long)_connection.GetServer(master).Execute("WAIT", _config.WaitForReplicas, WaitMilliseconds) : 0);
+        return result;
+    }
+
+    private async Task<RedisResult> AppendAndWaitForReplicasAsync(RedisKey key, RedisValue[] args)
+    {
+        var before = await _database.IdentifyEndpointAsync(key).ConfigureAwait(false);
+        var result = await _database.EvaluateAsync(ChatMemoryScripts.Append, key, args).ConfigureAwait(false);
+        var master = await _database.IdentifyEndpointAsync(key).ConfigureAwait(false);
+        ThrowIfUnreplicated(master is not null && master.Equals(before)
+            ? (long)await _connection.GetServer(master).ExecuteAsync("WAIT", _config.WaitForReplicas, WaitMilliseconds).ConfigureAwait(false)
+            : 0);
+        return result;
+    }
+
+    private long WaitMilliseconds => (long)Math.Ceiling(_config.WaitForReplicasTimeout.TotalMilliseconds);
+
+    private void ThrowIfUnreplicated(long acknowledged)
+    {
+        if (acknowledged < _config.WaitForReplicas)
+        {
+            throw new ChatMemoryReplicationException(_config.WaitForReplicas, acknowledged);
+        }
     }
 
     private RedisKey KeyFor(string conversationId)

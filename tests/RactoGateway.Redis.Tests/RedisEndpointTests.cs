@@ -54,6 +54,16 @@ public class RedisEndpointTests
     }
 
     [Theory]
+    [InlineData("redis://127.0.0.1:7000")]
+    [InlineData("127.0.0.1:7000,127.0.0.1:7001")]
+    [InlineData("127.0.0.1:7000,abortConnect=true")]
+    public void Reconnects_are_tried_on_every_heartbeat_not_with_exponential_backoff(string url)
+    {
+        // Exponential backoff made the first success after a 5 s outage take up to 2 s (docs/reliability.md, Outage).
+        Assert.IsType<StackExchange.Redis.LinearRetry>(RedisEndpoint.Parse(url).ReconnectRetryPolicy);
+    }
+
+    [Theory]
     [InlineData("redis://alice:topsecret@host:1/0", "redis://alice:***@host:1/0")]
     [InlineData("redis://topsecret@host", "redis://***@host")]
     [InlineData("host:1,password=topsecret", "(configuration string with a password)")]

@@ -37,7 +37,7 @@ public sealed class TestBed : IAsyncDisposable
         configure?.Invoke(config);
         var logger = new ListLogger<RedisChatMemory>();
         var memory = new RedisChatMemory(server.ConnectionString, config, logger);
-        var raw = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
+        var raw = await ConnectionMultiplexer.ConnectAsync(server.AdminConnectionString);
         return new TestBed(server, memory, raw, config, logger);
     }
 

@@ -32,6 +32,9 @@ public class ValidationTests
         { "KeyPrefix", c => c.KeyPrefix = null! },
         { "MaxMessageBytes", c => c.MaxMessageBytes = 0 },
         { "MaxMessageBytes", c => c.MaxMessageBytes = int.MaxValue },
+        { "WaitForReplicas", c => c.WaitForReplicas = -1 },
+        { "WaitForReplicasTimeout", c => c.WaitForReplicasTimeout = TimeSpan.Zero },
+        { "WaitForReplicasTimeout", c => c.WaitForReplicasTimeout = TimeSpan.FromHours(2) },
     };
 
     [Theory]

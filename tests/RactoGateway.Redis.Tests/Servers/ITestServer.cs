@@ -12,6 +12,9 @@ public interface ITestServer : IAsyncDisposable
     /// <summary>A StackExchange.Redis configuration string for it, with short timeouts so faults show quickly.</summary>
     string ConnectionString => $"127.0.0.1:{Port},connectTimeout=2000,syncTimeout=3000,asyncTimeout=3000";
 
+    /// <summary>A connection string with every permission, for tests that inspect Redis directly (the same unless ACLs restrict <see cref="ConnectionString"/>).</summary>
+    string AdminConnectionString => ConnectionString;
+
     /// <summary>Starts the server (again, on the same port) and waits until it answers PING.</summary>
     Task StartAsync();
 

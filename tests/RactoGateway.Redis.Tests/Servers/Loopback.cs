@@ -15,6 +15,32 @@ internal static class Loopback
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>Waits until something accepts TCP connections on <paramref name="port"/> (for TLS-only servers).</summary>
+    public static async Task WaitForListenerAsync(int port, TimeSpan timeout, Func<bool> stillRunning)
+    {
+        var clock = Stopwatch.StartNew();
+        while (clock.Elapsed < timeout)
+        {
+            if (!stillRunning())
+            {
+                throw new InvalidOperationException($"The server on port {port} exited before listening.");
+            }
+
+            try
+            {
+                using var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                return;
+            }
+            catch (SocketException)
+            {
+                await Task.Delay(50);
+            }
+        }
+
+        throw new TimeoutException($"Nothing listened on 127.0.0.1:{port} within {timeout}.");
+    }
+
     /// <summary>Waits until a server on <paramref name="port"/> answers PING with +PONG (or -NOAUTH: it is up, just locked).</summary>
     public static async Task WaitForPingAsync(int port, TimeSpan timeout, Func<bool>? stillRunning = null)
     {

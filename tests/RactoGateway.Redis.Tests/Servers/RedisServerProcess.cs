@@ -6,11 +6,33 @@ namespace RactoGateway.Redis.Tests.Servers;
 public sealed class RedisServerProcess : ITestServer
 {
     private readonly string[] _extraArgs;
+    private readonly bool _tlsOnly;
     private Process? _process;
 
-    private RedisServerProcess(int port, string[] extraArgs)
+    /// <summary>Every redis-server this test process started and has not stopped yet.</summary>
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, Process> Running = new();
+
+    static RedisServerProcess() => AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+    {
+        // A safety net for servers a test or the shared fixture did not stop (the runner may cut the shared
+        // fixture's orderly shutdown short): SIGKILL each by its own pid, without waiting.
+        foreach (var process in Running.Values)
+        {
+            try
+            {
+                process.Kill();
+            }
+            catch (InvalidOperationException)
+            {
+                // Already exited.
+            }
+        }
+    };
+
+    private RedisServerProcess(int port, string[] extraArgs, bool tlsOnly = false)
     {
         _extraArgs = extraArgs;
+        _tlsOnly = tlsOnly;
         Port = port;
         DataDir = Directory.CreateTempSubdirectory("chatmem-redis-").FullName;
     }
@@ -24,6 +46,12 @@ public sealed class RedisServerProcess : ITestServer
     /// <summary>The server's working directory (AOF/RDB files live here).</summary>
     public string DataDir { get; }
 
+    /// <summary>Whether the child process is running.</summary>
+    public bool IsRunning => _process is { HasExited: false };
+
+    /// <summary>The child's pid (it is stopped by this pid, never by name).</summary>
+    public int Pid => _process?.Id ?? throw new InvalidOperationException("The server is not running.");
+
     /// <summary>Starts a new server; <paramref name="extraArgs"/> are added to redis-server's command line.</summary>
     public static Task<RedisServerProcess> StartNewAsync(params string[] extraArgs) => StartNewAt(Loopback.FreePort(), extraArgs);
 
@@ -31,6 +59,21 @@ public sealed class RedisServerProcess : ITestServer
     public static async Task<RedisServerProcess> StartNewAt(int port, params string[] extraArgs)
     {
         var server = new RedisServerProcess(port, extraArgs);
+        await server.StartAsync();
+        return server;
+    }
+
+    /// <summary>
+    /// Starts a server that speaks only TLS on its port (<c>--port 0 --tls-port</c>), with the certificate, key and CA
+    /// in <paramref name="certDir"/> (server.crt, server.key, ca.crt).
+    /// </summary>
+    public static async Task<RedisServerProcess> StartNewTlsAsync(string certDir, params string[] extraArgs)
+    {
+        var port = Loopback.FreePort();
+        var server = new RedisServerProcess(port, [
+            "--port", "0", "--tls-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--tls-cert-file", Path.Combine(certDir, "server.crt"), "--tls-key-file", Path.Combine(certDir, "server.key"),
+            "--tls-ca-cert-file", Path.Combine(certDir, "ca.crt"), "--tls-auth-clients", "no", .. extraArgs], tlsOnly: true);
         await server.StartAsync();
         return server;
     }
@@ -62,15 +105,24 @@ public sealed class RedisServerProcess : ITestServer
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-        await Loopback.WaitForPingAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
+        Running[process.Id] = process;
+        if (_tlsOnly)
+        {
+            await Loopback.WaitForListenerAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
+        }
+        else
+        {
+            await Loopback.WaitForPingAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
+        }
     }
 
-    /// <inheritdoc />
+    /// <summary>Stops the server with SIGKILL (Process.Kill on its pid): no shutdown, no final save, as a crash would.</summary>
     public Task StopAsync()
     {
         if (_process is { } process)
         {
             _process = null;
+            Running.TryRemove(process.Id, out _);
             if (!process.HasExited)
             {
                 process.Kill();

@@ -11,7 +11,7 @@ namespace RactoGateway.Redis.Tests.Servers;
 public static class TestServers
 {
     /// <summary>The names <see cref="AllServersAttribute"/> passes to tests.</summary>
-    public static readonly string[] Names = ["redis", "garnet"];
+    public static readonly string[] Names = ["redis", "garnet", "cluster", "acl"];
 
     private static readonly ConcurrentDictionary<string, Lazy<Task<ITestServer>>> Shared = new();
 
@@ -32,6 +32,8 @@ public static class TestServers
     {
         "redis" => await RedisServerProcess.StartNewAsync(),
         "garnet" => await GarnetServerHost.StartNewAsync(),
+        "cluster" => await RedisClusterProcess.StartNewAsync(),
+        "acl" => await AclRedisServer.StartNewAsync(),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown test server."),
     };
 
