@@ -22,7 +22,7 @@ public class SecurityTests(ITestOutputHelper output)
     /// </summary>
     public static string LeastPrivilegeRules(string prefix) =>
         $"resetkeys ~{prefix}:* resetchannels &__Booksleeve_MasterChanged -@all " +
-        "+evalsha +eval +script|load +rpush +ltrim +pexpire +lrange +llen +unlink +del " +
+        "+evalsha +eval +script|load +rpush +lpush +ltrim +pexpire +lrange +llen +unlink +del " +
         "+ping +echo +info +client|setname +subscribe +unsubscribe +hello +auth +client|id +cluster|nodes +cluster|slots +readonly";
 
     [Fact]
