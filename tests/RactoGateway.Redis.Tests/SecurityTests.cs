@@ -12,19 +12,6 @@ public class SecurityTests(ITestOutputHelper output)
 {
     private const string AdminPassword = "admin-Pw-7f3a9c";
 
-    /// <summary>
-    /// The commands the library needs, and nothing else (README "Least privilege"). EVALSHA/EVAL run the append script, whose
-    /// RPUSH, LTRIM and PEXPIRE Redis 7 checks against the same user; SCRIPT LOAD is how StackExchange.Redis caches it;
-    /// LRANGE, LLEN and UNLINK (DEL on servers before 4.0) are reads, counts and clears; the rest is StackExchange.Redis's
-    /// handshake and keep-alive. Two handshake probes stay refused on purpose, and StackExchange.Redis carries on without
-    /// them: CONFIG GET (server settings) and GET of its "tie-breaker" key outside the prefix. On Redis 7.2+ add
-    /// +client|setinfo to keep them out of ACL LOG too (7.0 does not know the subcommand).
-    /// </summary>
-    public static string LeastPrivilegeRules(string prefix) =>
-        $"resetkeys ~{prefix}:* resetchannels &__Booksleeve_MasterChanged -@all " +
-        "+evalsha +eval +script|load +rpush +lpush +ltrim +pexpire +lrange +llen +unlink +del " +
-        "+ping +echo +info +client|setname +subscribe +unsubscribe +hello +auth +client|id +cluster|nodes +cluster|slots +readonly";
-
     [Fact]
     public async Task A_password_from_a_redis_url_authenticates_and_a_wrong_one_is_refused_without_leaking_it()
     {
@@ -60,7 +47,7 @@ public class SecurityTests(ITestOutputHelper output)
         const string Password = "acl-Pw-5d8e21";
         await using var admin = await ConnectionMultiplexer.ConnectAsync(((ITestServer)server).ConnectionString + ",allowAdmin=true");
         var adminServer = admin.GetServers()[0];
-        await admin.GetDatabase().ExecuteAsync("ACL", ["SETUSER", "chatmem", "on", ">" + Password, .. LeastPrivilegeRules(prefix).Split(' ')]);
+        await admin.GetDatabase().ExecuteAsync("ACL", ["SETUSER", "chatmem", "on", ">" + Password, .. AclRedisServer.LeastPrivilegeRules(prefix).Split(' ')]);
         await admin.GetDatabase().ExecuteAsync("ACL", "LOG", "RESET");
         await admin.GetDatabase().ListRightPushAsync("other:secret", "not yours");
 
@@ -112,7 +99,7 @@ public class SecurityTests(ITestOutputHelper output)
         }
 
         // What did Redis refuse during the whole session? The deliberate out-of-prefix calls, and the two handshake
-        // probes that are refused on purpose (see LeastPrivilegeRules).
+        // probes that are refused on purpose (see AclRedisServer.LeastPrivilegeRules).
         var log = (RedisResult[])(await admin.GetDatabase().ExecuteAsync("ACL", "LOG"))!;
         var denials = log.Select(entry => ((RedisResult[])entry!).Chunk(2).ToDictionary(kv => (string)kv[0]!, kv => kv[1].ToString()))
             .Select(e => (Reason: e["reason"], Object: e["object"], Count: e["count"])).ToList();
@@ -221,7 +208,7 @@ public class SecurityTests(ITestOutputHelper output)
         await using var server = await RedisServerProcess.StartNewAsync();
         var prefix = "app";
         await using var admin = await ConnectionMultiplexer.ConnectAsync(((ITestServer)server).ConnectionString + ",allowAdmin=true");
-        await admin.GetDatabase().ExecuteAsync("ACL", ["SETUSER", "chatmem", "on", ">pw-glob-1", .. LeastPrivilegeRules(prefix).Split(' ')]);
+        await admin.GetDatabase().ExecuteAsync("ACL", ["SETUSER", "chatmem", "on", ">pw-glob-1", .. AclRedisServer.LeastPrivilegeRules(prefix).Split(' ')]);
         await using var memory = new RedisChatMemory($"redis://chatmem:pw-glob-1@127.0.0.1:{server.Port}", new ChatMemoryConfig { KeyPrefix = prefix });
 
         foreach (var id in new[] { "*", "x*", "[a]", "\nx", "../y", "🙂" })
