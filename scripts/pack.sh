@@ -24,7 +24,9 @@ for id in "${expected[@]}"; do
   if [[ -z "$nupkg" ]]; then failures+=("$id: no .nupkg"); continue; fi
   files=$(unzip -Z1 "$nupkg")
   grep -qx 'README.md' <<<"$files" || failures+=("$id: no README.md")
-  grep -qE '\.xml$' <<<"$files" || failures+=("$id: no XML docs")
+  assembly=$id; [[ $id == RactoGateway.Redis.Cli ]] && assembly=chatmem
+  grep -qE "/$assembly\.dll$" <<<"$files" || failures+=("$id: no $assembly.dll")
+  grep -qE "/$assembly\.xml$" <<<"$files" || failures+=("$id: no XML docs ($assembly.xml)")
   [[ -f "${nupkg%.nupkg}.snupkg" ]] || failures+=("$id: no .snupkg")
   nuspec=$(unzip -p "$nupkg" '*.nuspec')
   grep -q '<license type="expression">Apache-2.0</license>' <<<"$nuspec" || failures+=("$id: no Apache-2.0 license")
