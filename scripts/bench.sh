@@ -35,11 +35,12 @@ results="$work/results.jsonl"
 payload=$(python3 -c 'import json; print(json.dumps({"role": "user", "content": "x" * 178}))')   # 200 bytes, as the anchors
 lua="redis.call('rpush',KEYS[1],ARGV[1]); redis.call('ltrim',KEYS[1],-40,-1); redis.call('expire',KEYS[1],1800); return 1"
 
-# redis-benchmark --csv: "test","rps","avg","min","p50","p95","p99","max" -> one JSON line
+# redis-benchmark --csv: "test","rps","avg","min","p50","p95","p99","max" -> one JSON line. The test name is the
+# command itself and may hold commas (the Lua script), so the figures are read from the end of the line.
 raw() { # tool scenario concurrency redis-benchmark-args...
   local tool=$1 scenario=$2 c=$3; shift 3
   redis-benchmark -p "$port" --csv "$@" | tail -n 1 | tr -d '"' |
-    awk -F, -v t="$tool" -v s="$scenario" -v c="$c" '{printf "{\"kind\":\"run\",\"tool\":\"%s\",\"scenario\":\"%s\",\"concurrency\":%d,\"ops_per_sec\":%s,\"p50_ms\":%s,\"p99_ms\":%s}\n", t, s, c, $2, $5, $7}' >>"$results"
+    awk -F, -v t="$tool" -v s="$scenario" -v c="$c" '{printf "{\"kind\":\"run\",\"tool\":\"%s\",\"scenario\":\"%s\",\"concurrency\":%d,\"ops_per_sec\":%s,\"p50_ms\":%s,\"p99_ms\":%s}\n", t, s, c, $(NF-6), $(NF-3), $(NF-1)}' >>"$results"
 }
 ours() { # scenario concurrency [extra chatmem args]
   local scenario=$1 c=$2; shift 2

@@ -29,7 +29,18 @@ if ((${#need[@]})); then
 fi
 
 results=$(mktemp -d)
-trap 'rm -rf "$results"' EXIT
+# Every redis-server the fixtures start leaves its pid here; any the test runner's shutdown cut short is stopped below.
+export CHATMEM_TEST_PIDS="$results/pids"
+mkdir -p "$CHATMEM_TEST_PIDS"
+stop_leftovers() {
+  for file in "$CHATMEM_TEST_PIDS"/*; do
+    [[ -f "$file" ]] || continue
+    pid=$(basename "$file")
+    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == redis-server ]] && kill "$pid" 2>/dev/null
+  done
+  return 0
+}
+trap 'stop_leftovers; rm -rf "$results"' EXIT
 status=0
 dotnet build RactoGateway.Redis.slnx -c Release -nologo -clp:ErrorsOnly || { echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
 dotnet test RactoGateway.Redis.slnx -c Release --no-build -nologo \

@@ -30,6 +30,12 @@ md.AppendLine("`ours` is `chatmem bench` (one `RedisChatMemory`, one multiplexer
     "`redis-benchmark` runs the equivalent raw command with `-c N -P 16` (the Lua append of RPUSH+LTRIM+EXPIRE, or LRANGE of a 40-message list), " +
     "and `-P 1` at concurrency 1.");
 md.AppendLine();
+md.AppendLine("Reading these numbers: the client, `redis-server` and `redis-benchmark` share the same cores. `redis-benchmark` is a " +
+    "C client sending 16 pipelined commands per round trip and discarding the replies; `chatmem bench` awaits every call and " +
+    "decodes every reply into .NET objects, so most of its cost is client CPU (StackExchange.Redis's parsing and the " +
+    "decoding of 40 JSON elements per read), not Redis. `allocated B/op` is the whole process's allocation divided by the " +
+    "operations, load generator included.");
+md.AppendLine();
 foreach (var scenario in new[] { "append", "read" })
 {
     md.AppendLine($"## {(scenario == "append" ? "Append (200-byte message, window 40, TTL on)" : "Read of a 40-message window")}");

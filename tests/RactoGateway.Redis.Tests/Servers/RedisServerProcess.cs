@@ -106,6 +106,11 @@ public sealed class RedisServerProcess : ITestServer
         process.BeginErrorReadLine();
         _process = process;
         Running[process.Id] = process;
+        // scripts/test.sh names a folder here and, after the run, stops by pid any server the runner cut short.
+        if (Environment.GetEnvironmentVariable("CHATMEM_TEST_PIDS") is { Length: > 0 } pids)
+        {
+            File.WriteAllText(Path.Combine(pids, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)), "redis-server");
+        }
         if (_tlsOnly)
         {
             await Loopback.WaitForListenerAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
