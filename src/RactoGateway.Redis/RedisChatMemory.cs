@@ -23,7 +23,7 @@ namespace RactoGateway.Redis;
 /// once Redis is back.</para>
 /// <para>Cancelling a token stops the wait, not the command: an append already sent may still be stored.</para>
 /// </remarks>
-public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
+public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDisposable
 {
     private readonly IConnectionMultiplexer _connection;
     private readonly bool _ownsConnection;
@@ -74,8 +74,14 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         _window = config.WindowSize;
         _ttlMilliseconds = config.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0L;
         _rule = WindowPolicy.ScriptRule(config.Window);
-        _connection.ConnectionFailed += OnConnectionFailed;
-        _connection.ConnectionRestored += OnConnectionRestored;
+
+        // Connection events are logged only for a connection this memory opened: a shared multiplexer belongs to the
+        // application, and N memories on it would log each failure N times.
+        if (ownsConnection)
+        {
+            _connection.ConnectionFailed += OnConnectionFailed;
+            _connection.ConnectionRestored += OnConnectionRestored;
+        }
     }
 
     /// <summary>The settings in force (a copy taken at construction).</summary>
@@ -514,8 +520,12 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         }
 
         _disposed = true;
-        _connection.ConnectionFailed -= OnConnectionFailed;
-        _connection.ConnectionRestored -= OnConnectionRestored;
+        if (_ownsConnection)
+        {
+            _connection.ConnectionFailed -= OnConnectionFailed;
+            _connection.ConnectionRestored -= OnConnectionRestored;
+        }
+
         return _ownsConnection;
     }
 

@@ -11,7 +11,7 @@ namespace RactoGateway.Redis.Diagnostics;
 internal static class ChatMemoryInstruments
 {
     /// <summary>The name of the <see cref="ActivitySource"/> and the <see cref="Meter"/>.</summary>
-    public const string Name = "RactoGateway.Redis";
+    public const string Name = ChatMemoryTelemetry.Name;
 
     private static readonly string? Version = typeof(ChatMemoryInstruments).Assembly.GetName().Version?.ToString();
     private static readonly ActivitySource Source = new(Name, Version);
