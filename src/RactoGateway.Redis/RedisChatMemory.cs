@@ -34,6 +34,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     private readonly RedisValue _window;
     private readonly RedisValue _ttlMilliseconds;
     private readonly RedisValue _rule;
+    private readonly MessageRules _rules;
     private volatile bool _disposed;
 
     /// <summary>Connects to Redis at <paramref name="url"/> and owns that connection until disposed.</summary>
@@ -74,6 +75,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         _window = config.WindowSize;
         _ttlMilliseconds = config.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0L;
         _rule = WindowPolicy.ScriptRule(config.Window);
+        _rules = new MessageRules(config);
 
         // Connection events are logged only for a connection this memory opened: a shared multiplexer belongs to the
         // application, and N memories on it would log each failure N times.
@@ -98,14 +100,14 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     public Task AppendAsync(string conversationId, string role, string content, CancellationToken cancellationToken = default)
     {
         var key = KeyFor(conversationId);
-        return AppendCoreAsync(conversationId, key, [Plain(role, content)], cancellationToken);
+        return AppendCoreAsync(conversationId, key, [_rules.Plain(role, content)], cancellationToken);
     }
 
     /// <inheritdoc cref="AppendAsync(string, string, string, CancellationToken)"/>
     public void Append(string conversationId, string role, string content)
     {
         var key = KeyFor(conversationId);
-        AppendCore(conversationId, key, [Plain(role, content)]);
+        AppendCore(conversationId, key, [_rules.Plain(role, content)]);
     }
 
     /// <summary>Appends one message with its optional fields (id, tool calls, ...), atomically in one round trip. When the
@@ -117,14 +119,14 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     public Task AppendAsync(string conversationId, ChatMemoryMessage message, CancellationToken cancellationToken = default)
     {
         var key = KeyFor(conversationId);
-        return AppendCoreAsync(conversationId, key, [Checked(message, nameof(message))], cancellationToken);
+        return AppendCoreAsync(conversationId, key, [_rules.Checked(message, nameof(message))], cancellationToken);
     }
 
     /// <inheritdoc cref="AppendAsync(string, ChatMemoryMessage, CancellationToken)"/>
     public void Append(string conversationId, ChatMemoryMessage message)
     {
         var key = KeyFor(conversationId);
-        AppendCore(conversationId, key, [Checked(message, nameof(message))]);
+        AppendCore(conversationId, key, [_rules.Checked(message, nameof(message))]);
     }
 
     /// <summary>Appends a user message and the assistant's answer as one turn, in one round trip: no other writer can
@@ -137,14 +139,14 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     public Task AppendTurnAsync(string conversationId, ChatMemoryMessage user, ChatMemoryMessage assistant, CancellationToken cancellationToken = default)
     {
         var key = KeyFor(conversationId);
-        return AppendCoreAsync(conversationId, key, Turn(user, assistant), cancellationToken);
+        return AppendCoreAsync(conversationId, key, _rules.Turn(user, assistant), cancellationToken);
     }
 
     /// <inheritdoc cref="AppendTurnAsync(string, ChatMemoryMessage, ChatMemoryMessage, CancellationToken)"/>
     public void AppendTurn(string conversationId, ChatMemoryMessage user, ChatMemoryMessage assistant)
     {
         var key = KeyFor(conversationId);
-        AppendCore(conversationId, key, Turn(user, assistant));
+        AppendCore(conversationId, key, _rules.Turn(user, assistant));
     }
 
     /// <summary>Appends a turn of plain text: <paramref name="userContent"/> as <c>user</c>, then <paramref name="assistantContent"/>
@@ -170,7 +172,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     public Task AppendManyAsync(string conversationId, IEnumerable<ChatMemoryMessage> messages, CancellationToken cancellationToken = default)
     {
         var key = KeyFor(conversationId);
-        var batch = CheckedBatch(messages);
+        var batch = _rules.Batch(messages);
         return batch.Length == 0 ? Task.CompletedTask : AppendCoreAsync(conversationId, key, batch, cancellationToken);
     }
 
@@ -178,7 +180,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     public void AppendMany(string conversationId, IEnumerable<ChatMemoryMessage> messages)
     {
         var key = KeyFor(conversationId);
-        var batch = CheckedBatch(messages);
+        var batch = _rules.Batch(messages);
         if (batch.Length > 0)
         {
             AppendCore(conversationId, key, batch);
@@ -343,101 +345,6 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         }
 
         return args;
-    }
-
-    private ChatMemoryMessage Plain(string role, string content)
-    {
-        CheckRole(role, nameof(role));
-        ArgumentNullException.ThrowIfNull(content);
-        var message = new ChatMemoryMessage(role, content);
-        CheckSize(message, nameof(content));
-        return message;
-    }
-
-    private ChatMemoryMessage[] Turn(ChatMemoryMessage user, ChatMemoryMessage assistant)
-    {
-        Checked(user, nameof(user));
-        Checked(assistant, nameof(assistant));
-        if (user.Role != ChatRoles.User)
-        {
-            throw new ArgumentException($"A turn starts with a 'user' message (was '{user.Role}').", nameof(user));
-        }
-
-        if (assistant.Role != ChatRoles.Assistant)
-        {
-            throw new ArgumentException($"A turn ends with an 'assistant' message (was '{assistant.Role}').", nameof(assistant));
-        }
-
-        return [user, assistant];
-    }
-
-    private ChatMemoryMessage[] CheckedBatch(IEnumerable<ChatMemoryMessage> messages)
-    {
-        ArgumentNullException.ThrowIfNull(messages);
-        var batch = messages.ToArray();
-        foreach (var message in batch)
-        {
-            Checked(message, nameof(messages));
-        }
-
-        return batch;
-    }
-
-    /// <summary>Validates a whole message; every error names <paramref name="paramName"/>.</summary>
-    private ChatMemoryMessage Checked(ChatMemoryMessage message, string paramName)
-    {
-        ArgumentNullException.ThrowIfNull(message, paramName);
-        CheckRole(message.Role, paramName);
-        string? error = message switch
-        {
-            { Content: null } => "Content must not be null.",
-            { MessageId: "" } => "MessageId must be null or non-empty.",
-            { ToolCalls: not null, Role: not ChatRoles.Assistant } => "Only an 'assistant' message can carry ToolCalls.",
-            { ToolCallId: not null, Role: not ChatRoles.Tool } => "Only a 'tool' message can carry a ToolCallId.",
-            { ToolCallId: "" } => "ToolCallId must be null or non-empty.",
-            _ when message.ToolCalls?.Any(c => c is null || string.IsNullOrEmpty(c.Id) || string.IsNullOrEmpty(c.Name) || c.Arguments is null) == true
-                => "Every tool call needs an Id, a Name and Arguments (JSON text).",
-            _ => null,
-        };
-        if (error is not null)
-        {
-            throw new ArgumentException(error, paramName);
-        }
-
-        CheckSize(message, paramName);
-        return message;
-    }
-
-    private void CheckRole(string role, string paramName)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(role, paramName);
-        if (ChatRoles.IsKnown(role))
-        {
-            return;
-        }
-
-        if (!_config.AllowCustomRoles)
-        {
-            throw new ArgumentException(
-                $"Role '{role}' is not one of user, assistant, system or tool; set ChatMemoryConfig.AllowCustomRoles to store other roles.",
-                paramName);
-        }
-
-        // Custom roles are identifiers, so that append.lua can read them without a JSON parser.
-        if (!role.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
-        {
-            throw new ArgumentException($"A custom role is letters, digits, '_', '-' or '.' (was '{role}').", paramName);
-        }
-    }
-
-    private void CheckSize(ChatMemoryMessage message, string paramName)
-    {
-        var bytes = MessageCodec.TextBytes(message);
-        if (bytes > _config.MaxMessageBytes)
-        {
-            throw new ArgumentException(
-                $"The message text is {bytes} UTF-8 bytes, over ChatMemoryConfig.MaxMessageBytes ({_config.MaxMessageBytes}).", paramName);
-        }
     }
 
     private IChatTokenCounter CounterFor(int maxTokens)
