@@ -31,9 +31,8 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     private readonly ILogger _logger;
     private readonly IDatabase _database;
     private readonly string _keyPrefix;
-    private readonly RedisValue _window;
-    private readonly RedisValue _ttlMilliseconds;
-    private readonly RedisValue _rule;
+    private readonly AppendScript _append;
+    private readonly ConnectionEventLog? _events;
     private readonly MessageRules _rules;
     private volatile bool _disposed;
 
@@ -72,18 +71,9 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         _ownsConnection = ownsConnection;
         _database = connection.GetDatabase();
         _keyPrefix = config.KeyPrefix + ":";
-        _window = config.WindowSize;
-        _ttlMilliseconds = config.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0L;
-        _rule = WindowPolicy.ScriptRule(config.Window);
+        _append = new AppendScript(connection, config);
         _rules = new MessageRules(config);
-
-        // Connection events are logged only for a connection this memory opened: a shared multiplexer belongs to the
-        // application, and N memories on it would log each failure N times.
-        if (ownsConnection)
-        {
-            _connection.ConnectionFailed += OnConnectionFailed;
-            _connection.ConnectionRestored += OnConnectionRestored;
-        }
+        _events = ownsConnection ? new ConnectionEventLog(connection, _logger) : null;
     }
 
     /// <summary>The settings in force (a copy taken at construction).</summary>
@@ -103,13 +93,6 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         return AppendCoreAsync(conversationId, key, [_rules.Plain(role, content)], cancellationToken);
     }
 
-    /// <inheritdoc cref="AppendAsync(string, string, string, CancellationToken)"/>
-    public void Append(string conversationId, string role, string content)
-    {
-        var key = KeyFor(conversationId);
-        AppendCore(conversationId, key, [_rules.Plain(role, content)]);
-    }
-
     /// <summary>Appends one message with its optional fields (id, tool calls, ...), atomically in one round trip. When the
     /// message has a <see cref="ChatMemoryMessage.MessageId"/> already in the window, nothing is stored: a retry is safe.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
@@ -120,13 +103,6 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     {
         var key = KeyFor(conversationId);
         return AppendCoreAsync(conversationId, key, [_rules.Checked(message, nameof(message))], cancellationToken);
-    }
-
-    /// <inheritdoc cref="AppendAsync(string, ChatMemoryMessage, CancellationToken)"/>
-    public void Append(string conversationId, ChatMemoryMessage message)
-    {
-        var key = KeyFor(conversationId);
-        AppendCore(conversationId, key, [_rules.Checked(message, nameof(message))]);
     }
 
     /// <summary>Appends a user message and the assistant's answer as one turn, in one round trip: no other writer can
@@ -140,13 +116,6 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     {
         var key = KeyFor(conversationId);
         return AppendCoreAsync(conversationId, key, _rules.Turn(user, assistant), cancellationToken);
-    }
-
-    /// <inheritdoc cref="AppendTurnAsync(string, ChatMemoryMessage, ChatMemoryMessage, CancellationToken)"/>
-    public void AppendTurn(string conversationId, ChatMemoryMessage user, ChatMemoryMessage assistant)
-    {
-        var key = KeyFor(conversationId);
-        AppendCore(conversationId, key, _rules.Turn(user, assistant));
     }
 
     /// <summary>Appends a turn of plain text: <paramref name="userContent"/> as <c>user</c>, then <paramref name="assistantContent"/>
@@ -176,17 +145,6 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         return batch.Length == 0 ? Task.CompletedTask : AppendCoreAsync(conversationId, key, batch, cancellationToken);
     }
 
-    /// <inheritdoc cref="AppendManyAsync(string, IEnumerable{ChatMemoryMessage}, CancellationToken)"/>
-    public void AppendMany(string conversationId, IEnumerable<ChatMemoryMessage> messages)
-    {
-        var key = KeyFor(conversationId);
-        var batch = _rules.Batch(messages);
-        if (batch.Length > 0)
-        {
-            AppendCore(conversationId, key, batch);
-        }
-    }
-
     /// <summary>Returns the stored messages, oldest first. Corrupt elements are skipped (and logged once per read with
     /// their count); the valid messages around them are all returned.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
@@ -194,10 +152,6 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <returns>The messages, or an empty list when the conversation does not exist or has expired.</returns>
     public async Task<IReadOnlyList<ChatMemoryMessage>> GetHistoryAsync(string conversationId, CancellationToken cancellationToken = default) =>
         Decode(await ReadAsync(conversationId, KeyFor(conversationId), cancellationToken).ConfigureAwait(false));
-
-    /// <inheritdoc cref="GetHistoryAsync(string, CancellationToken)"/>
-    public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId) =>
-        Decode(Run("get_history", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListRange(s.Item2)));
 
     /// <summary>Returns the newest messages whose tokens fit <paramref name="maxTokens"/>, oldest first, dropping whole
     /// units as the window does (tool calls with their results; with <see cref="ChatMemoryWindow.ToolCallAware"/>, whole
@@ -215,15 +169,6 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
     }
 
-    /// <inheritdoc cref="GetHistoryAsync(string, int, CancellationToken)"/>
-    public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId, int maxTokens)
-    {
-        var key = KeyFor(conversationId);
-        var counter = CounterFor(maxTokens);
-        var elements = Run("get_history", conversationId, (_database, key), static s => s.Item1.ListRange(s.Item2));
-        return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
-    }
-
     /// <summary>Returns the number of stored elements (corrupt ones included), 0 when the conversation does not exist.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
@@ -231,20 +176,12 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     public Task<long> CountAsync(string conversationId, CancellationToken cancellationToken = default) =>
         RunAsync("count", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListLengthAsync(s.Item2), cancellationToken);
 
-    /// <inheritdoc cref="CountAsync(string, CancellationToken)"/>
-    public long Count(string conversationId) =>
-        Run("count", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListLength(s.Item2));
-
     /// <summary>Deletes the conversation. Clearing a conversation that does not exist does nothing.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>A task that completes when Redis has deleted the key.</returns>
     public Task ClearAsync(string conversationId, CancellationToken cancellationToken = default) =>
         RunAsync("clear", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.KeyDeleteAsync(s.Item2), cancellationToken);
-
-    /// <inheritdoc cref="ClearAsync(string, CancellationToken)"/>
-    public void Clear(string conversationId) =>
-        Run("clear", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
 
     /// <summary>The Redis key of a conversation: <c>{KeyPrefix}:{conversationId}</c>.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
@@ -285,119 +222,29 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         return copy;
     }
 
-    private Task<RedisResult> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
-        RunAsync("append", conversationId, (this, key, AppendArgs(batch)), static s => s.Item1.EvaluateAppendAsync(s.Item2, s.Item3), cancellationToken, batch.Length);
+    private Task<long> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
+        RunAsync("append", conversationId, (_append, key, _append.Args(batch)), static s => s.Item1.RunAsync(s.Item2, s.Item3), cancellationToken, batch.Length);
 
     private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch) =>
-        Run("append", conversationId, (this, key, AppendArgs(batch)), static s => s.Item1.EvaluateAppend(s.Item2, s.Item3), batch.Length);
+        Run("append", conversationId, (_append, key, _append.Args(batch)), static s => s.Item1.Run(s.Item2, s.Item3), batch.Length);
+
+    /// <summary>Runs one Redis call as one traced, timed operation (see <see cref="ChatMemoryInstruments.RunAsync"/>).</summary>
+    private Task<T> RunAsync<TState, T>(string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken, int appended = 0) =>
+        ChatMemoryInstruments.RunAsync(operation, _config.KeyPrefix, TracedId(conversationId), state, call, cancellationToken, appended);
+
+    private T Run<TState, T>(string operation, string conversationId, TState state, Func<TState, T> call, int appended = 0) =>
+        ChatMemoryInstruments.Run(operation, _config.KeyPrefix, TracedId(conversationId), state, call, appended);
+
+    private string? TracedId(string conversationId) => _config.IncludeConversationIdInTelemetry ? conversationId : null;
 
     private Task<RedisValue[]> ReadAsync(string conversationId, RedisKey key, CancellationToken cancellationToken) =>
         RunAsync("get_history", conversationId, (_database, key), static s => s.Item1.ListRangeAsync(s.Item2), cancellationToken);
-
-    /// <summary>Runs one Redis call as one traced, timed operation. The state argument keeps the hot path free of closures.</summary>
-    private async Task<T> RunAsync<TState, T>(
-        string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken, int appended = 0)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        var op = ChatMemoryInstruments.Start(operation, _config.KeyPrefix, _config.IncludeConversationIdInTelemetry ? conversationId : null);
-        try
-        {
-            var result = await call(state).WaitAsync(cancellationToken).ConfigureAwait(false);
-            op.Complete(appended);
-            return result;
-        }
-        catch (Exception ex)
-        {
-            op.Fail(ex);
-            throw;
-        }
-    }
-
-    /// <inheritdoc cref="RunAsync"/>
-    private T Run<TState, T>(string operation, string conversationId, TState state, Func<TState, T> call, int appended = 0)
-    {
-        var op = ChatMemoryInstruments.Start(operation, _config.KeyPrefix, _config.IncludeConversationIdInTelemetry ? conversationId : null);
-        try
-        {
-            var result = call(state);
-            op.Complete(appended);
-            return result;
-        }
-        catch (Exception ex)
-        {
-            op.Fail(ex);
-            throw;
-        }
-    }
-
-    /// <summary>The arguments of <c>append.lua</c>: window, expiry, rule, then (id marker, element) per message.
-    /// Encoding happens here, before any I/O.</summary>
-    private RedisValue[] AppendArgs(ChatMemoryMessage[] messages)
-    {
-        var args = new RedisValue[3 + (2 * messages.Length)];
-        args[0] = _window;
-        args[1] = _ttlMilliseconds;
-        args[2] = _rule;
-        for (var i = 0; i < messages.Length; i++)
-        {
-            args[3 + (2 * i)] = messages[i].MessageId is { } id ? MessageCodec.IdMarker(id) : RedisValue.EmptyString;
-            args[4 + (2 * i)] = MessageCodec.Encode(messages[i]);
-        }
-
-        return args;
-    }
 
     private IChatTokenCounter CounterFor(int maxTokens)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
         return _config.TokenCounter ?? throw new InvalidOperationException(
             "Reading under a token budget needs ChatMemoryConfig.TokenCounter: set it, e.g. to O200kTokenCounter.Instance from the RactoGateway.Redis.Tokenizers package.");
-    }
-
-    /// <summary>
-    /// The append, then <c>WAIT n timeout</c> (not allowed inside Lua) on the connection to the master that stored it:
-    /// WAIT counts the replicas that have this connection's last write. The master is identified (an EXISTS round trip
-    /// that follows MOVED) before and after the append; if the slot moved in between (a failover or resharding), nobody
-    /// can vouch for the write and it counts as acknowledged by 0 replicas.
-    /// </summary>
-    private Task<RedisResult> EvaluateAppendAsync(RedisKey key, RedisValue[] args) =>
-        _config.WaitForReplicas > 0 ? AppendAndWaitForReplicasAsync(key, args) : _database.EvaluateAsync(ChatMemoryScripts.Append, key, args);
-
-    private RedisResult EvaluateAppend(RedisKey key, RedisValue[] args)
-    {
-        if (_config.WaitForReplicas == 0)
-        {
-            return _database.Evaluate(ChatMemoryScripts.Append, key, args);
-        }
-
-        // WAIT is not allowed in scripts: it follows the append on the connection to the master that stored it, and
-        // only counts when that master did not change in between (a failover).
-        var before = _database.IdentifyEndpoint(key);
-        var result = _database.Evaluate(ChatMemoryScripts.Append, key, args);
-        var master = _database.IdentifyEndpoint(key);
-        ThrowIfUnreplicated(master is not null && master.Equals(before) ? (long)_connection.GetServer(master).Execute("WAIT", _config.WaitForReplicas, WaitMilliseconds) : 0);
-        return result;
-    }
-
-    private async Task<RedisResult> AppendAndWaitForReplicasAsync(RedisKey key, RedisValue[] args)
-    {
-        var before = await _database.IdentifyEndpointAsync(key).ConfigureAwait(false);
-        var result = await _database.EvaluateAsync(ChatMemoryScripts.Append, key, args).ConfigureAwait(false);
-        var master = await _database.IdentifyEndpointAsync(key).ConfigureAwait(false);
-        ThrowIfUnreplicated(master is not null && master.Equals(before)
-            ? (long)await _connection.GetServer(master).ExecuteAsync("WAIT", _config.WaitForReplicas, WaitMilliseconds).ConfigureAwait(false)
-            : 0);
-        return result;
-    }
-
-    private long WaitMilliseconds => (long)Math.Ceiling(_config.WaitForReplicasTimeout.TotalMilliseconds);
-
-    private void ThrowIfUnreplicated(long acknowledged)
-    {
-        if (acknowledged < _config.WaitForReplicas)
-        {
-            throw new ChatMemoryReplicationException(_config.WaitForReplicas, acknowledged);
-        }
     }
 
     private RedisKey KeyFor(string conversationId)
@@ -427,18 +274,8 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         }
 
         _disposed = true;
-        if (_ownsConnection)
-        {
-            _connection.ConnectionFailed -= OnConnectionFailed;
-            _connection.ConnectionRestored -= OnConnectionRestored;
-        }
-
+        _events?.Dispose();
         return _ownsConnection;
     }
 
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) =>
-        Log.ConnectionFailed(_logger, e.EndPoint is null ? "?" : RedisEndpoint.Describe(e.EndPoint), e.FailureType, e.Exception);
-
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) =>
-        Log.ConnectionRestored(_logger, e.EndPoint is null ? "?" : RedisEndpoint.Describe(e.EndPoint));
 }
