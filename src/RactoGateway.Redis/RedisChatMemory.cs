@@ -179,8 +179,10 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         }
     }
 
-    /// <summary>Returns the stored messages, oldest first. Corrupt elements are skipped (and logged once per read with
-    /// their count); the valid messages around them are all returned.</summary>
+    /// <summary>Returns the stored messages, oldest first, as they are stored (raw records: under the seed window rule the
+    /// list may begin with a tool result whose call was trimmed). To send history to a model, use
+    /// <see cref="GetChatMessagesAsync(string, CancellationToken)"/>, which returns a valid request. Corrupt elements are
+    /// skipped (and logged once per read with their count); the valid messages around them are all returned.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The messages, or an empty list when the conversation does not exist or has expired.</returns>
@@ -192,8 +194,11 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         Decode(Run("get_history", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListRange(s.Item2)));
 
     /// <summary>Returns the newest messages whose tokens fit <paramref name="maxTokens"/>, oldest first, dropping whole
-    /// units as the window does (tool calls with their results; with <see cref="ChatMemoryWindow.ToolCallAware"/>, whole
-    /// exchanges). Pinned system messages are always returned and counted first. Storage stays bounded by MaxTurns.</summary>
+    /// units (an assistant's tool calls with their results; with <see cref="ChatMemoryWindow.ToolCallAware"/>, whole
+    /// exchanges). Pinned system messages are always returned and counted first. A budget exists to feed a model, so the
+    /// result is also valid for a model request, as <see cref="GetChatMessagesAsync(string, CancellationToken)"/>
+    /// describes: it never starts with, or holds, a tool result without its call, nor a call without its results.
+    /// Storage stays bounded by MaxTurns.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="maxTokens">The budget, at least 0, counted by <see cref="ChatMemoryConfig.TokenCounter"/>.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
@@ -204,7 +209,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         var key = KeyFor(conversationId);
         var counter = CounterFor(maxTokens);
         var elements = await ReadAsync(conversationId, key, cancellationToken).ConfigureAwait(false);
-        return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
+        return ModelHistory.Filter(WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window));
     }
 
     /// <inheritdoc cref="GetHistoryAsync(string, int, CancellationToken)"/>
@@ -213,7 +218,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         var key = KeyFor(conversationId);
         var counter = CounterFor(maxTokens);
         var elements = Run("get_history", conversationId, (_database, key), static s => s.Item1.ListRange(s.Item2));
-        return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
+        return ModelHistory.Filter(WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window));
     }
 
     /// <summary>Returns the number of stored elements (corrupt ones included), 0 when the conversation does not exist.</summary>
