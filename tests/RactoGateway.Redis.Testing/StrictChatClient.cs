@@ -16,6 +16,9 @@ public sealed class StrictChatClient : IChatClient
     private readonly List<ProviderError> _rejections = [];
     private readonly Queue<ChatResponse> _script = new();
 
+    // Ids unique across model instances, as a provider's are: the memory skips a message whose id it already stores.
+    private readonly string _instance = Guid.NewGuid().ToString("N")[..8];
+
     /// <summary>Creates a model checked against <paramref name="dialect"/>'s rules.</summary>
     public StrictChatClient(ProviderDialect dialect = ProviderDialect.OpenAI) => Dialect = dialect;
 
@@ -112,12 +115,12 @@ public sealed class StrictChatClient : IChatClient
         }
 
         var response = scripted ?? Responder(sent, options, number);
-        response.ResponseId ??= $"resp_{number}";
+        response.ResponseId ??= $"resp_{_instance}_{number}";
         response.ModelId ??= ModelId;
         response.FinishReason ??= response.Messages.Any(m => m.Contents.OfType<FunctionCallContent>().Any()) ? ChatFinishReason.ToolCalls : ChatFinishReason.Stop;
         foreach (var message in response.Messages)
         {
-            message.MessageId ??= $"msg_{number}";
+            message.MessageId ??= $"msg_{_instance}_{number}";
         }
 
         return response;
