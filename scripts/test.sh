@@ -31,6 +31,8 @@ fi
 results=$(mktemp -d)
 # Every redis-server the fixtures start leaves its pid here; any the test runner's shutdown cut short is stopped below.
 export CHATMEM_TEST_PIDS="$results/pids"
+# Tests that report a figure (the model-validity property test's sequence count) append a line here; printed below.
+export CHATMEM_TEST_REPORT="$results/report.txt"
 mkdir -p "$CHATMEM_TEST_PIDS"
 stop_leftovers() {
   for file in "$CHATMEM_TEST_PIDS"/*; do
@@ -58,6 +60,7 @@ for trx in "$results"/*.trx; do
   failed=$((failed + $(get failed) + $(get error) + $(get timeout) + $(get aborted)))
   skipped=$((skipped + total - executed))
 done
+[[ -f "$CHATMEM_TEST_REPORT" ]] && cat "$CHATMEM_TEST_REPORT"
 if ((status != 0 && failed == 0)); then failed=1; fi   # the runner failed without a failing test (crash, hang)
 echo "tests: $passed passed, $failed failed, $skipped skipped"
 exit $((failed > 0 ? 1 : status))

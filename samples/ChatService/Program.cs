@@ -2,6 +2,7 @@
 //   Redis=redis://127.0.0.1:6379 dotnet run --project samples/ChatService -- --urls http://127.0.0.1:5080
 //   curl -X POST localhost:5080/chat/c1 -H 'content-type: application/json' -d '{"message":"hi"}'
 //   curl localhost:5080/chat/c1
+// With Model__Endpoint=http://localhost:11434/v1 Model__Name=llama3.2 it talks to an OpenAI-compatible model instead.
 using ChatService;
 using Microsoft.Extensions.AI;
 using RactoGateway.Redis;
@@ -12,7 +13,10 @@ builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInf
 // The Redis URL comes from configuration: "Redis" in appsettings.json, or the Redis environment variable.
 var redisUrl = builder.Configuration["Redis"] ?? "redis://127.0.0.1:6379";
 builder.Services.AddRedisChatMemory(redisUrl);   // window and TTL bind from the "ChatMemory" section
-builder.Services.AddChatClient(new OfflineEchoChatClient()).UseChatMemory();
+
+// The model: an OpenAI-compatible endpoint when Model:Endpoint and Model:Name are set (Model:ApiKey optional), otherwise
+// the deterministic offline echo model.
+builder.Services.AddChatClient(Model(builder.Configuration)).UseChatMemory();
 
 var app = builder.Build();
 
@@ -39,3 +43,9 @@ app.MapGet("/chat/{conversationId}", async (string conversationId, RedisChatMemo
 app.MapGet("/healthz", () => Results.Text("ok"));
 
 await app.RunAsync();
+
+static IChatClient Model(IConfiguration configuration) =>
+    configuration["Model:Endpoint"] is { Length: > 0 } endpoint && configuration["Model:Name"] is { Length: > 0 } name
+        ? new OpenAI.Chat.ChatClient(name, new System.ClientModel.ApiKeyCredential(configuration["Model:ApiKey"] is { Length: > 0 } key ? key : "none"),
+            new OpenAI.OpenAIClientOptions { Endpoint = new Uri(endpoint) }).AsIChatClient()
+        : new OfflineEchoChatClient();

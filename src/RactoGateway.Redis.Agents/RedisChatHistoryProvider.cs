@@ -12,7 +12,9 @@ namespace RactoGateway.Redis.Agents;
 /// </summary>
 /// <remarks>
 /// Before each run the stored history (under the window and, if set, <see cref="RedisChatHistoryProviderOptions.MaxTokens"/>)
-/// is placed before the new messages. After a successful run the new request messages and all response messages,
+/// is placed before the new messages, made valid for a model request: storage is never changed, but a tool result
+/// whose call was trimmed, or a tool call whose results were, is not sent (see
+/// <see cref="RedisChatMemory.GetChatMessagesForRequestAsync"/>). After a successful run the new request messages and all response messages,
 /// function calls and results included, are appended in one atomic round trip. A failed run stores nothing.
 /// One provider serves many sessions and keeps no per-session state of its own.
 /// </remarks>
@@ -102,9 +104,9 @@ public sealed class RedisChatHistoryProvider : ChatHistoryProvider
     {
         ArgumentNullException.ThrowIfNull(context);
         var id = GetConversationId(RequireSession(context.Session));
-        return _maxTokens is { } budget
-            ? await Memory.GetChatMessagesAsync(id, budget, cancellationToken).ConfigureAwait(false)
-            : await Memory.GetChatMessagesAsync(id, cancellationToken).ConfigureAwait(false);
+
+        // Valid for the model together with this run's request: see RedisChatMemory.GetChatMessagesForRequestAsync.
+        return await Memory.GetChatMessagesForRequestAsync(id, context.RequestMessages, _maxTokens, cancellationToken).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -28,30 +28,58 @@ public sealed partial class RedisChatMemory
         return AppendManyAsync(conversationId, messages.SelectMany(m => (m ?? throw new ArgumentException("A message is null.", nameof(messages))).ToChatMemoryMessages()), cancellationToken);
     }
 
-    /// <summary>The history as Microsoft.Extensions.AI messages, oldest first, ready for <see cref="IChatClient"/>.</summary>
+    /// <summary>The history as Microsoft.Extensions.AI messages, oldest first, ready for <see cref="IChatClient"/>: made
+    /// valid for a model request. Storage is not changed, but what is returned never holds a tool result without its call
+    /// earlier in the list, nor a tool call without all of its results before the next non-tool message (tool calls cut
+    /// off by the window are left out, with their results); messages of a custom role or with no content at all are left
+    /// out too. <see cref="GetHistoryAsync(string, CancellationToken)"/> returns the stored records as they are.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The messages; empty when the conversation does not exist.</returns>
     public async Task<IReadOnlyList<ChatMessage>> GetChatMessagesAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        ToChatMessages(await GetHistoryAsync(conversationId, cancellationToken).ConfigureAwait(false));
+        ModelHistory.ToChatMessages(await GetHistoryAsync(conversationId, cancellationToken).ConfigureAwait(false));
 
-    /// <summary>The newest history that fits <paramref name="maxTokens"/>, as Microsoft.Extensions.AI messages; see
+    /// <summary>The newest history that fits <paramref name="maxTokens"/>, as Microsoft.Extensions.AI messages, valid for
+    /// a model request as <see cref="GetChatMessagesAsync(string, CancellationToken)"/> describes; see
     /// <see cref="GetHistoryAsync(string, int, CancellationToken)"/>.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="maxTokens">The budget, at least 0.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The messages that fit.</returns>
     public async Task<IReadOnlyList<ChatMessage>> GetChatMessagesAsync(string conversationId, int maxTokens, CancellationToken cancellationToken = default) =>
-        ToChatMessages(await GetHistoryAsync(conversationId, maxTokens, cancellationToken).ConfigureAwait(false));
+        ModelHistory.ToChatMessages(await GetHistoryAsync(conversationId, maxTokens, cancellationToken).ConfigureAwait(false));
 
-    private static List<ChatMessage> ToChatMessages(IReadOnlyList<ChatMemoryMessage> history)
+    /// <summary>
+    /// The history to send before <paramref name="request"/>, as Microsoft.Extensions.AI messages, so that history and
+    /// request together are a valid model request (see <see cref="GetChatMessagesAsync(string, CancellationToken)"/>).
+    /// This is what the <see cref="ChatMemoryChatClient"/> middleware and the Agent Framework provider send. When the
+    /// request begins with tool results for the calls the history ends with (as <c>FunctionInvokingChatClient</c> sends
+    /// them when it runs outside the memory), those calls are kept, even past <paramref name="maxTokens"/>.
+    /// </summary>
+    /// <param name="conversationId">Opaque id of the conversation.</param>
+    /// <param name="request">The new messages that will follow the history.</param>
+    /// <param name="maxTokens">When set, only the newest history that fits this many tokens (needs
+    /// <see cref="ChatMemoryConfig.TokenCounter"/>); at least 0.</param>
+    /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
+    /// <returns>The messages to put before the request.</returns>
+    /// <exception cref="InvalidOperationException"><paramref name="maxTokens"/> is set but no <see cref="ChatMemoryConfig.TokenCounter"/> is.</exception>
+    public async Task<IReadOnlyList<ChatMessage>> GetChatMessagesForRequestAsync(
+        string conversationId, IEnumerable<ChatMessage> request, int? maxTokens = null, CancellationToken cancellationToken = default)
     {
-        var messages = new List<ChatMessage>(history.Count);
-        foreach (var message in history)
+        ArgumentNullException.ThrowIfNull(request);
+        var answered = ModelHistory.LeadingResults(request);
+        if (maxTokens is not { } budget)
         {
-            messages.Add(message.ToChatMessage());
+            return ModelHistory.ToChatMessages(await GetHistoryAsync(conversationId, cancellationToken).ConfigureAwait(false), answered);
         }
 
-        return messages;
+        var counter = CounterFor(budget);
+        var records = await GetHistoryAsync(conversationId, cancellationToken).ConfigureAwait(false);
+
+        // The calls the request answers are sent whatever the budget: without them the request itself is invalid.
+        var pending = ModelHistory.PendingGroupStart(records, answered);
+        var fitted = WindowPolicy.FitToBudget([.. records.Take(pending)], budget, counter, _config.Window);
+        fitted.AddRange(records.Skip(pending));
+        return ModelHistory.ToChatMessages(fitted, answered);
     }
 }

@@ -47,7 +47,7 @@ public sealed partial class RedisChatMemory
         var key = KeyFor(conversationId);
         var counter = CounterFor(maxTokens);
         var elements = Run("get_history", conversationId, (_database, key), static s => s.Item1.ListRange(s.Item2));
-        return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
+        return ModelHistory.Filter(WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window));
     }
 
     /// <inheritdoc cref="CountAsync(string, CancellationToken)"/>

@@ -145,8 +145,10 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         return batch.Length == 0 ? Task.CompletedTask : AppendCoreAsync(conversationId, key, batch, cancellationToken);
     }
 
-    /// <summary>Returns the stored messages, oldest first. Corrupt elements are skipped (and logged once per read with
-    /// their count); the valid messages around them are all returned.</summary>
+    /// <summary>Returns the stored messages, oldest first, as they are stored (raw records: under the seed window rule the
+    /// list may begin with a tool result whose call was trimmed). To send history to a model, use
+    /// <see cref="GetChatMessagesAsync(string, CancellationToken)"/>, which returns a valid request. Corrupt elements are
+    /// skipped (and logged once per read with their count); the valid messages around them are all returned.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The messages, or an empty list when the conversation does not exist or has expired.</returns>
@@ -154,8 +156,11 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         Decode(await ReadAsync(conversationId, KeyFor(conversationId), cancellationToken).ConfigureAwait(false));
 
     /// <summary>Returns the newest messages whose tokens fit <paramref name="maxTokens"/>, oldest first, dropping whole
-    /// units as the window does (tool calls with their results; with <see cref="ChatMemoryWindow.ToolCallAware"/>, whole
-    /// exchanges). Pinned system messages are always returned and counted first. Storage stays bounded by MaxTurns.</summary>
+    /// units (an assistant's tool calls with their results; with <see cref="ChatMemoryWindow.ToolCallAware"/>, whole
+    /// exchanges). Pinned system messages are always returned and counted first. A budget exists to feed a model, so the
+    /// result is also valid for a model request, as <see cref="GetChatMessagesAsync(string, CancellationToken)"/>
+    /// describes: it never starts with, or holds, a tool result without its call, nor a call without its results.
+    /// Storage stays bounded by MaxTurns.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="maxTokens">The budget, at least 0, counted by <see cref="ChatMemoryConfig.TokenCounter"/>.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
@@ -166,7 +171,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         var key = KeyFor(conversationId);
         var counter = CounterFor(maxTokens);
         var elements = await ReadAsync(conversationId, key, cancellationToken).ConfigureAwait(false);
-        return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
+        return ModelHistory.Filter(WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window));
     }
 
     /// <summary>Returns the number of stored elements (corrupt ones included), 0 when the conversation does not exist.</summary>

@@ -16,8 +16,9 @@ internal static class WindowPolicy
     }
 
     /// <summary>
-    /// The newest messages whose tokens fit <paramref name="maxTokens"/>, dropping the oldest units first, exactly as
-    /// trimming drops them. Pinned system messages are always kept, and their tokens are counted first.
+    /// The newest messages whose tokens fit <paramref name="maxTokens"/>, dropping the oldest units first, as trimming
+    /// drops them, except that an assistant's tool calls and their results are always one unit. Pinned system messages are
+    /// always kept, and their tokens are counted first.
     /// </summary>
     public static List<ChatMemoryMessage> FitToBudget(List<ChatMemoryMessage> messages, int maxTokens, IChatTokenCounter counter, ChatMemoryWindow window)
     {
@@ -47,7 +48,8 @@ internal static class WindowPolicy
             cut = NextCounted(kinds, stop);
         }
 
-        while (window.ToolCallAware && cut < n && kinds[cut] == Kind.ToolResult)
+        // Never start with a tool result whose call was dropped (by the budget, or by the window under the seed rule).
+        while (cut < n && kinds[cut] == Kind.ToolResult)
         {
             cut = NextCounted(kinds, cut + 1);
         }
@@ -97,8 +99,10 @@ internal static class WindowPolicy
                 }
             }
         }
-        else if (wholeExchanges && kinds[i] == Kind.ToolCalls)
+        else if (kinds[i] == Kind.ToolCalls)
         {
+            // A budget read is sent to a model: tool calls go with their results under every rule (append.lua's seed
+            // and pin-only rules trim them apart; the model-facing reads then leave the orphans out).
             var j = i + 1;
             while (j < kinds.Length && kinds[j] is Kind.ToolResult or Kind.Pinned)
             {

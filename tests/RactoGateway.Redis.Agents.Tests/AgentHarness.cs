@@ -3,7 +3,8 @@ using Microsoft.Extensions.AI;
 
 namespace RactoGateway.Redis.Agents.Tests;
 
-/// <summary>A real <see cref="ChatClientAgent"/> over a <see cref="ScriptedChatClient"/>, its history in a memory.</summary>
+/// <summary>A real <see cref="ChatClientAgent"/> over the strict provider test model (<see cref="StrictChatClient"/>: a
+/// request a provider would refuse fails the run with the provider's error), its history in a memory.</summary>
 internal static class AgentHarness
 {
     public static ChatClientAgent NewAgent(

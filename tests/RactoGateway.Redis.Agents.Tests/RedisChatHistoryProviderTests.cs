@@ -10,7 +10,7 @@ public sealed class RedisChatHistoryProviderTests
     public async Task Run_StoresRequestAndResponseInRedis(string server)
     {
         await using var bed = await TestBed.CreateAsync(server);
-        var agent = AgentHarness.NewAgent(new ScriptedChatClient(), bed.Memory);
+        var agent = AgentHarness.NewAgent(new StrictChatClient(), bed.Memory);
         var session = await agent.CreateSessionAsync();
 
         var response = await agent.RunAsync("Hello", session);
@@ -29,7 +29,7 @@ public sealed class RedisChatHistoryProviderTests
     public async Task SecondRun_SendsTheEarlierTurnsToTheModel(string server)
     {
         await using var bed = await TestBed.CreateAsync(server);
-        var client = new ScriptedChatClient();
+        var client = new StrictChatClient();
         var agent = AgentHarness.NewAgent(client, bed.Memory);
         var session = await agent.CreateSessionAsync();
 
@@ -44,7 +44,7 @@ public sealed class RedisChatHistoryProviderTests
     public async Task SessionsOfOneAgent_HaveConversationsOfTheirOwn(string server)
     {
         await using var bed = await TestBed.CreateAsync(server);
-        var client = new ScriptedChatClient();
+        var client = new StrictChatClient();
         var agent = AgentHarness.NewAgent(client, bed.Memory);
         var first = await agent.CreateSessionAsync();
         var second = await agent.CreateSessionAsync();
@@ -60,7 +60,7 @@ public sealed class RedisChatHistoryProviderTests
     public async Task SerializedSession_ResumedInAnotherProcess_ContinuesTheSameConversation(string server)
     {
         await using var bed = await TestBed.CreateAsync(server);
-        var agent = AgentHarness.NewAgent(new ScriptedChatClient(), bed.Memory);
+        var agent = AgentHarness.NewAgent(new StrictChatClient(), bed.Memory);
         var session = await agent.CreateSessionAsync();
         await agent.RunAsync("Hello", session);
         var id = agent.Provider().GetConversationId(session);
@@ -72,7 +72,7 @@ public sealed class RedisChatHistoryProviderTests
 
         // "Another process": a new memory on its own connection, a new model client, a new agent.
         await using var replica = bed.NewReplica();
-        var client = new ScriptedChatClient();
+        var client = new StrictChatClient();
         var resumedAgent = AgentHarness.NewAgent(client, replica);
         using var json = JsonDocument.Parse(saved);
         var resumed = await resumedAgent.DeserializeSessionAsync(json.RootElement);
@@ -90,7 +90,7 @@ public sealed class RedisChatHistoryProviderTests
     {
         await using var bed = await TestBed.CreateAsync(server);
         await bed.Memory.AppendTurnAsync("support-42", "My order is late.", "Sorry, checking.");
-        var client = new ScriptedChatClient();
+        var client = new StrictChatClient();
         var agent = AgentHarness.NewAgent(client, bed.Memory);
         var session = await agent.CreateSessionAsync();
 
@@ -105,7 +105,7 @@ public sealed class RedisChatHistoryProviderTests
     public async Task Window_MaxTurns_BoundsWhatIsStoredAndSent(string server)
     {
         await using var bed = await TestBed.CreateAsync(server, c => c.MaxTurns = 2);
-        var client = new ScriptedChatClient();
+        var client = new StrictChatClient();
         var agent = AgentHarness.NewAgent(client, bed.Memory);
         var session = await agent.CreateSessionAsync();
 
@@ -123,7 +123,7 @@ public sealed class RedisChatHistoryProviderTests
     public async Task MaxTokens_SendsOnlyTheNewestHistoryThatFits(string server)
     {
         await using var bed = await TestBed.CreateAsync(server, c => c.TokenCounter = new TenTokensPerMessage());
-        var client = new ScriptedChatClient();
+        var client = new StrictChatClient();
         var agent = AgentHarness.NewAgent(client, bed.Memory, new RedisChatHistoryProviderOptions { MaxTokens = 25 });
         var session = await agent.CreateSessionAsync();
 
@@ -143,7 +143,7 @@ public sealed class RedisChatHistoryProviderTests
             c.MaxTurns = 2;
             c.Window.ToolCallAware = true;
         });
-        var client = new ScriptedChatClient();
+        var client = new StrictChatClient();
         var cities = new List<string>();
         var weather = AIFunctionFactory.Create((string city) => { cities.Add(city); return "21C"; }, "get_weather");
         var agent = AgentHarness.NewAgent(client, bed.Memory, tools: [weather]);
@@ -152,7 +152,7 @@ public sealed class RedisChatHistoryProviderTests
 
         var response = await agent.RunAsync("weather in Paris", session);
 
-        Assert.Equal("The weather: 21C.", response.Text);
+        Assert.Equal("It is 21C.", response.Text);
         Assert.Equal(["Paris"], cities);
         var stored = await bed.Memory.GetHistoryAsync(id);
         Assert.Equal(["user", "assistant", "tool", "assistant"], stored.Select(m => m.Role));
@@ -173,10 +173,32 @@ public sealed class RedisChatHistoryProviderTests
     }
 
     [Theory, AllServers]
+    public async Task SeedRule_AWindowCutInsideAToolExchange_NeverReachesTheModel(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server, c => c.MaxTurns = 2);
+        var client = new StrictChatClient();
+        var agent = AgentHarness.NewAgent(client, bed.Memory, tools: [AIFunctionFactory.Create((string city) => "21C", "get_weather")]);
+        var session = await agent.CreateSessionAsync();
+        var id = agent.Provider().GetConversationId(session);
+
+        await agent.RunAsync("weather in Paris", session);
+        await agent.RunAsync("Thanks", session);
+        var stored = await bed.Memory.GetHistoryAsync(id);
+        var response = await agent.RunAsync("Bye", session);
+
+        // Storage keeps the seed rule's list, which Python readers share: it begins with the weather result. The model
+        // gets the history without that orphan, so the strict model accepts every request.
+        Assert.Empty(client.Rejections);
+        Assert.Equal("echo: Bye", response.Text);
+        Assert.Equal(["tool", "assistant", "user", "assistant"], stored.Select(m => m.Role));
+        Assert.Equal(["assistant: It is 21C.", "user: Thanks", "assistant: echo: Thanks", "user: Bye"], client.Calls[^1].Lines());
+    }
+
+    [Theory, AllServers]
     public async Task FailingModel_StoresNothing(string server)
     {
         await using var bed = await TestBed.CreateAsync(server);
-        var client = new ScriptedChatClient();
+        var client = new StrictChatClient();
         var agent = AgentHarness.NewAgent(client, bed.Memory);
         var session = await agent.CreateSessionAsync();
         var id = agent.Provider().GetConversationId(session);
@@ -193,7 +215,7 @@ public sealed class RedisChatHistoryProviderTests
     public async Task FailingModel_OnAFirstRun_CreatesNoConversation(string server)
     {
         await using var bed = await TestBed.CreateAsync(server);
-        var agent = AgentHarness.NewAgent(new ScriptedChatClient { Failure = new TimeoutException() }, bed.Memory);
+        var agent = AgentHarness.NewAgent(new StrictChatClient { Failure = new TimeoutException() }, bed.Memory);
         var session = await agent.CreateSessionAsync();
 
         await Assert.ThrowsAsync<TimeoutException>(() => agent.RunAsync("Hello", session));
@@ -205,7 +227,7 @@ public sealed class RedisChatHistoryProviderTests
     public async Task StreamingRun_StoresTheAssembledResponse(string server)
     {
         await using var bed = await TestBed.CreateAsync(server);
-        var agent = AgentHarness.NewAgent(new ScriptedChatClient(), bed.Memory);
+        var agent = AgentHarness.NewAgent(new StrictChatClient(), bed.Memory);
         var session = await agent.CreateSessionAsync();
 
         var text = "";
@@ -224,7 +246,7 @@ public sealed class RedisChatHistoryProviderTests
     {
         await using var bed = await TestBed.CreateAsync(server);
         var options = new RedisChatHistoryProviderOptions { ConversationIdFactory = _ => "user-7" };
-        var agent = AgentHarness.NewAgent(new ScriptedChatClient(), bed.Memory, options);
+        var agent = AgentHarness.NewAgent(new StrictChatClient(), bed.Memory, options);
         var session = await agent.CreateSessionAsync();
 
         await agent.RunAsync("Hello", session);
@@ -238,7 +260,7 @@ public sealed class RedisChatHistoryProviderTests
     {
         await using var bed = await TestBed.CreateAsync(server);
         var provider = new RedisChatHistoryProvider(bed.Memory);
-        var session = await AgentHarness.NewAgent(new ScriptedChatClient(), bed.Memory).CreateSessionAsync();
+        var session = await AgentHarness.NewAgent(new StrictChatClient(), bed.Memory).CreateSessionAsync();
 
         Assert.Equal("memory", Assert.Throws<ArgumentNullException>(() => new RedisChatHistoryProvider(null!)).ParamName);
         Assert.Equal("agentOptions", Assert.Throws<ArgumentNullException>(() => ((ChatClientAgentOptions)null!).UseRedisChatHistory(bed.Memory)).ParamName);
@@ -258,7 +280,7 @@ public sealed class RedisChatHistoryProviderTests
     public async Task ContextProviderMessages_AreStoredWithoutTheFrameworksSourceTag(string server)
     {
         await using var bed = await TestBed.CreateAsync(server);
-        var client = new ScriptedChatClient();
+        var client = new StrictChatClient();
         var options = new ChatClientAgentOptions { AIContextProviders = [new PlanNote()] }.UseRedisChatHistory(bed.Memory);
         var agent = client.AsAIAgent(options);
         var session = await agent.CreateSessionAsync();

@@ -2,10 +2,12 @@ using System.Diagnostics;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.AI;
 
 namespace RactoGateway.Redis.Samples.Tests;
 
-/// <summary>samples/ChatService as it is deployed: two OS processes on two loopback ports over one Redis.</summary>
+/// <summary>samples/ChatService as it is deployed: two OS processes on two loopback ports over one Redis, talking to the
+/// strict provider test model over its loopback OpenAI-compatible endpoint (a request a provider would refuse fails).</summary>
 public sealed class ChatServiceReplicaTests
 {
     [Fact]
@@ -13,8 +15,16 @@ public sealed class ChatServiceReplicaTests
     {
         var redis = await TestServers.GetAsync("redis");
         var conversation = "replicas-" + Guid.NewGuid().ToString("N");
-        using var replica1 = Replica.Start(redis.ConnectionString);
-        using var replica2 = Replica.Start(redis.ConnectionString);
+
+        // The answers of the sample's offline echo model, given by the strict model behind the HTTP endpoint.
+        var model = new StrictChatClient
+        {
+            Responder = (sent, _, _) => new ChatResponse(new ChatMessage(ChatRole.Assistant,
+                $"echo: {sent.LastOrDefault(m => m.Role == ChatRole.User)?.Text} (I remember {sent.Count - 1} earlier messages)")),
+        };
+        await using var endpoint = LoopbackOpenAIServer.Start(model);
+        using var replica1 = Replica.Start(redis.ConnectionString, endpoint.BaseUrl);
+        using var replica2 = Replica.Start(redis.ConnectionString, endpoint.BaseUrl);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
         await Task.WhenAll(replica1.WaitUntilReadyAsync(http), replica2.WaitUntilReadyAsync(http));
 
@@ -22,6 +32,8 @@ public sealed class ChatServiceReplicaTests
         var second = await PostAsync(http, replica2, conversation, "what is my name?");
         using var history = JsonDocument.Parse(await http.GetStringAsync(new Uri(replica1.BaseAddress, $"chat/{conversation}")));
 
+        Assert.Empty(model.Rejections);
+        Assert.Equal(2, model.Calls.Count);
         Assert.Equal("echo: my name is Ada (I remember 0 earlier messages)", first.GetProperty("reply").GetString());
         Assert.Equal(2, first.GetProperty("storedMessages").GetInt64());
         Assert.Equal("echo: what is my name? (I remember 2 earlier messages)", second.GetProperty("reply").GetString());
@@ -70,7 +82,7 @@ public sealed class ChatServiceReplicaTests
             }
         }
 
-        public static Replica Start(string redis)
+        public static Replica Start(string redis, Uri modelEndpoint)
         {
             var port = Loopback.FreePort();
             var start = new ProcessStartInfo("dotnet")
@@ -84,6 +96,8 @@ public sealed class ChatServiceReplicaTests
             start.ArgumentList.Add("--urls");
             start.ArgumentList.Add($"http://127.0.0.1:{port}");
             start.Environment["Redis"] = redis;
+            start.Environment["Model__Endpoint"] = modelEndpoint.ToString();
+            start.Environment["Model__Name"] = "strict-test-model";
             start.Environment["DOTNET_ENVIRONMENT"] = "Production";
             start.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
             var replica = new Replica(Process.Start(start)!, port);

@@ -209,9 +209,17 @@ public sealed class OperatorCliTests
     {
         var (server, prefix) = await ServerAsync();
 
-        var first = await Chatmem.RunAsync(null, "hello\nwhat did I say?\n", Redis(server, prefix, "chat", "s 1"));
-        var second = await Chatmem.RunAsync(null, "third\n/history\n/exit\nnot sent\n", Redis(server, prefix, "chat", "s 1"));
+        // The strict provider test model behind a loopback OpenAI-compatible endpoint, answering as the offline echo
+        // assistant does: "echo #{user messages sent}: {text}".
+        var model = new StrictChatClient { Responder = ModelEndToEndTests.EchoNumbered };
+        await using var endpoint = LoopbackOpenAIServer.Start(model);
+        string[] Chat() => Redis(server, prefix, "chat", "s 1", "--endpoint", endpoint.BaseUrl.ToString(), "--model", "m", "--api-key", "k");
 
+        var first = await Chatmem.RunAsync(null, "hello\nwhat did I say?\n", Chat());
+        var second = await Chatmem.RunAsync(null, "third\n/history\n/exit\nnot sent\n", Chat());
+
+        Assert.Empty(model.Rejections);
+        Assert.Equal(3, model.Calls.Count);
         Assert.Equal(0, first.Code);
         Assert.Equal(["echo #1: hello", "echo #2: what did I say?"], Lines(first.Stdout));
         Assert.Equal(0, second.Code);

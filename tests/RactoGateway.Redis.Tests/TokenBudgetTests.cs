@@ -44,6 +44,46 @@ public class TokenBudgetTests
         Assert.Equal(["sys"], (await bed.Memory.GetHistoryAsync("c", 0)).Select(m => m.Content));
     }
 
+    // Defect 3 (issue 9): with PinSystemMessages and without ToolCallAware, the budget dropped the call alone and
+    // returned its result: [system, tool(k), assistant], which a provider refuses.
+    [Theory, AllServers]
+    public async Task A_budget_never_returns_a_tool_result_without_its_call_whatever_the_window_rule(string server)
+    {
+        foreach (var (pin, aware) in new[] { (true, false), (false, false), (true, true), (false, true) })
+        {
+            await using var bed = await TestBed.CreateAsync(server, c =>
+            {
+                c.TokenCounter = new CharCounter();
+                c.Window.PinSystemMessages = pin;
+                c.Window.ToolCallAware = aware;
+            });
+            var call = new ChatMemoryMessage("assistant", "") { ToolCalls = [new ChatMemoryToolCall("k", "f", "{}")] };
+            var result = new ChatMemoryMessage("tool", "rrrr") { ToolCallId = "k" };
+            await bed.Memory.AppendManyAsync("c", [new("system", "sys"), new("user", "q"), call, result, new ChatMemoryMessage("assistant", "x")]);
+
+            // 4 + 2 + 1 + 5 + 2 = 14 tokens. Pinned, within 11 the user message goes, then the call, and its result with it.
+            if (pin)
+            {
+                Assert.Equal(["sys", "x"], (await bed.Memory.GetHistoryAsync("c", 11)).Select(m => m.Content));
+                Assert.Equal(["sys", "", "rrrr", "x"], (await bed.Memory.GetHistoryAsync("c", 12)).Select(m => m.Content));
+            }
+
+            foreach (var budget in Enumerable.Range(0, 16))
+            {
+                var history = await bed.Memory.GetHistoryAsync("c", budget);
+                Assert.All(history.Where(m => m.Role == "tool"), r => Assert.Contains(history.TakeWhile(m => m != r), m => m.ToolCalls?.Any(t => t.Id == r.ToolCallId) == true));
+            }
+
+            var model = new StrictChatClient();
+            foreach (var budget in Enumerable.Range(0, 16))
+            {
+                await model.GetResponseAsync([.. await bed.Memory.GetChatMessagesAsync("c", budget), new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.User, "next")]);
+            }
+
+            Assert.Empty(model.Rejections);
+        }
+    }
+
     [Fact]
     public async Task Without_a_counter_or_with_a_negative_budget_it_throws_before_io()
     {

@@ -14,7 +14,9 @@ namespace RactoGateway.Redis.Cli.Commands;
 /// <see cref="ChatMemoryChatClient"/> middleware. Each stdin line is a user message; the reply goes to stdout;
 /// <c>/history</c> shows what is stored, <c>/exit</c> or end of input ends. With <c>--model</c> (and optionally
 /// <c>--endpoint</c>) it talks to an OpenAI-compatible server; otherwise to the offline <see cref="EchoAssistant"/>.
-/// The API key (option, else CHATMEM_API_KEY, else OPENAI_API_KEY) is never printed.
+/// The API key (option, else CHATMEM_API_KEY, else OPENAI_API_KEY) is never printed. The model is sent the history the
+/// middleware makes valid for a provider (no orphan tool results, no unanswered tool calls); <c>/history</c> shows
+/// the stored records as they are.
 /// </summary>
 internal static class ChatCommand
 {

@@ -5,7 +5,8 @@ namespace RactoGateway.Redis;
 
 /// <summary>
 /// <see cref="IChatClient"/> middleware that gives a chat client conversation memory in Redis. On each call it finds the
-/// conversation id, prepends the stored history (under the window and token rules), calls the inner client, and then
+/// conversation id, prepends the stored history (under the window and token rules, and made valid for a model request:
+/// see <see cref="RedisChatMemory.GetChatMessagesForRequestAsync"/>), calls the inner client, and then
 /// appends the new request messages and the response messages (tool calls and results included) in one atomic append.
 /// Callers send only the new messages of a turn. When the inner client fails, nothing is stored; a streamed response is
 /// stored once the stream completes.
@@ -37,7 +38,7 @@ public sealed class ChatMemoryChatClient : DelegatingChatClient
             return await base.GetResponseAsync(request, options, cancellationToken).ConfigureAwait(false);
         }
 
-        var history = await HistoryAsync(conversationId, cancellationToken).ConfigureAwait(false);
+        var history = await HistoryAsync(conversationId, request, cancellationToken).ConfigureAwait(false);
         var response = await base.GetResponseAsync([.. history, .. request], WithoutConversationId(options), cancellationToken).ConfigureAwait(false);
         await _memory.AppendManyAsync(conversationId, [.. request, .. response.Messages], cancellationToken).ConfigureAwait(false);
         response.ConversationId = conversationId;
@@ -51,18 +52,24 @@ public sealed class ChatMemoryChatClient : DelegatingChatClient
         ArgumentNullException.ThrowIfNull(messages);
         var request = messages.ToList();
         var conversationId = ConversationIdOf(request, options);
-        var history = conversationId is null ? [] : await HistoryAsync(conversationId, cancellationToken).ConfigureAwait(false);
+        var history = conversationId is null ? [] : await HistoryAsync(conversationId, request, cancellationToken).ConfigureAwait(false);
         var updates = new List<ChatResponseUpdate>();
         await foreach (var update in base.GetStreamingResponseAsync([.. history, .. request], conversationId is null ? options : WithoutConversationId(options), cancellationToken)
             .ConfigureAwait(false))
         {
-            if (conversationId is not null)
+            if (conversationId is null)
             {
-                update.ConversationId = conversationId;
-                updates.Add(update);
+                yield return update;
+                continue;
             }
 
-            yield return update;
+            // The inner pipeline may still hold this object (FunctionInvokingChatClient keeps its updates to build the
+            // follow-up request): mutating it would make that client believe the service keeps the history, and send the
+            // model only the tool results. Relay a copy that carries the id; keep the original to store.
+            updates.Add(update);
+            var relayed = update.Clone();
+            relayed.ConversationId = conversationId;
+            yield return relayed;
         }
 
         if (conversationId is not null)
@@ -78,10 +85,9 @@ public sealed class ChatMemoryChatClient : DelegatingChatClient
     private string? ConversationIdOf(List<ChatMessage> request, ChatOptions? options) =>
         options?.ConversationId is { Length: > 0 } id ? id : _options.ConversationIdSelector?.Invoke(request, options);
 
-    private Task<IReadOnlyList<ChatMessage>> HistoryAsync(string conversationId, CancellationToken cancellationToken) =>
-        _options.MaxHistoryTokens is { } budget
-            ? _memory.GetChatMessagesAsync(conversationId, budget, cancellationToken)
-            : _memory.GetChatMessagesAsync(conversationId, cancellationToken);
+    // Valid for a model together with the request: see RedisChatMemory.GetChatMessagesForRequestAsync.
+    private Task<IReadOnlyList<ChatMessage>> HistoryAsync(string conversationId, List<ChatMessage> request, CancellationToken cancellationToken) =>
+        _memory.GetChatMessagesForRequestAsync(conversationId, request, _options.MaxHistoryTokens, cancellationToken);
 
     // The memory owns the history: an inner client that keeps server-side conversations must not also get the id.
     private static ChatOptions? WithoutConversationId(ChatOptions? options)

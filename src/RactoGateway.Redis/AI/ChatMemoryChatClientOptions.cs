@@ -13,6 +13,7 @@ public sealed class ChatMemoryChatClientOptions
     public Func<IEnumerable<ChatMessage>, ChatOptions?, string?>? ConversationIdSelector { get; set; }
 
     /// <summary>When set, only the newest history that fits this many tokens is sent (needs
-    /// <see cref="ChatMemoryConfig.TokenCounter"/>); otherwise the whole stored window is.</summary>
+    /// <see cref="ChatMemoryConfig.TokenCounter"/>); otherwise the whole stored window is. Either way the history is made
+    /// valid for the model (<see cref="RedisChatMemory.GetChatMessagesForRequestAsync"/>).</summary>
     public int? MaxHistoryTokens { get; set; }
 }

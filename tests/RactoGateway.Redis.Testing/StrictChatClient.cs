@@ -1,0 +1,219 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Extensions.AI;
+
+namespace RactoGateway.Redis.Testing;
+
+/// <summary>
+/// The strict provider test model: an in-process <see cref="IChatClient"/> that checks every request against the
+/// rules real providers enforce (<see cref="ProviderRules"/>) and refuses, with the provider's error, any request a
+/// provider would refuse. Accepted requests get a scripted answer: the next queued response (<see cref="Enqueue"/>),
+/// else <see cref="Responder"/> (by default <see cref="Replies.Echo"/>). Streams word by word. Every request is
+/// recorded in <see cref="Calls"/>, every refusal in <see cref="Rejections"/>.
+/// </summary>
+public sealed class StrictChatClient : IChatClient
+{
+    private readonly List<IReadOnlyList<ChatMessage>> _calls = [];
+    private readonly List<ProviderError> _rejections = [];
+    private readonly Queue<ChatResponse> _script = new();
+
+    // Ids unique across model instances, as a provider's are: the memory skips a message whose id it already stores.
+    private readonly string _instance = Guid.NewGuid().ToString("N")[..8];
+
+    /// <summary>Creates a model checked against <paramref name="dialect"/>'s rules.</summary>
+    public StrictChatClient(ProviderDialect dialect = ProviderDialect.OpenAI) => Dialect = dialect;
+
+    /// <summary>Whose rules requests must satisfy.</summary>
+    public ProviderDialect Dialect { get; }
+
+    /// <summary>Answers an accepted request when no scripted response is queued.</summary>
+    public Func<IReadOnlyList<ChatMessage>, ChatOptions?, int, ChatResponse> Responder { get; set; } = Replies.Echo;
+
+    /// <summary>Thrown by every (valid) call when set, standing for a model that is down.</summary>
+    public Exception? Failure { get; set; }
+
+    /// <summary>The model id reported in responses.</summary>
+    public string ModelId { get; set; } = "strict-test-model";
+
+    /// <summary>The messages of each request (accepted or not), in order.</summary>
+    public IReadOnlyList<IReadOnlyList<ChatMessage>> Calls
+    {
+        get
+        {
+            lock (_calls)
+            {
+                return [.. _calls];
+            }
+        }
+    }
+
+    /// <summary>Every request refused, in order.</summary>
+    public IReadOnlyList<ProviderError> Rejections
+    {
+        get
+        {
+            lock (_calls)
+            {
+                return [.. _rejections];
+            }
+        }
+    }
+
+    /// <summary>Queues a response for the next accepted request.</summary>
+    public StrictChatClient Enqueue(ChatResponse response)
+    {
+        lock (_calls)
+        {
+            _script.Enqueue(response);
+        }
+
+        return this;
+    }
+
+    /// <summary>Checks <paramref name="messages"/> and answers them, or throws <see cref="ProviderRejectedException"/>.</summary>
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        return Task.FromResult(Answer([.. messages], options));
+    }
+
+    /// <summary>As <see cref="GetResponseAsync"/>, streamed: text word by word, each tool call as one update.</summary>
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var response = Answer([.. messages], options);
+        await Task.Yield();
+        foreach (var update in ToUpdates(response))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            yield return update;
+        }
+    }
+
+    /// <summary>Validates, records and answers one request: the one place both the in-process and HTTP paths go through.</summary>
+    public ChatResponse Answer(IReadOnlyList<ChatMessage> sent, ChatOptions? options)
+    {
+        ArgumentNullException.ThrowIfNull(sent);
+        int number;
+        ChatResponse? scripted;
+        lock (_calls)
+        {
+            _calls.Add(sent);
+            number = _calls.Count;
+            if (ProviderRules.Check(sent, Dialect) is { } error)
+            {
+                _rejections.Add(error);
+                throw new ProviderRejectedException(error);
+            }
+
+            scripted = _script.Count > 0 ? _script.Dequeue() : null;
+        }
+
+        if (Failure is { } failure)
+        {
+            throw failure;
+        }
+
+        var response = scripted ?? Responder(sent, options, number);
+        response.ResponseId ??= $"resp_{_instance}_{number}";
+        response.ModelId ??= ModelId;
+        response.FinishReason ??= response.Messages.Any(m => m.Contents.OfType<FunctionCallContent>().Any()) ? ChatFinishReason.ToolCalls : ChatFinishReason.Stop;
+        foreach (var message in response.Messages)
+        {
+            message.MessageId ??= $"msg_{_instance}_{number}";
+        }
+
+        return response;
+    }
+
+    /// <summary>The updates a provider streams for <paramref name="response"/>: text split before each space, then each
+    /// tool call, then the finish reason.</summary>
+    public static IEnumerable<ChatResponseUpdate> ToUpdates(ChatResponse response)
+    {
+        ArgumentNullException.ThrowIfNull(response);
+        foreach (var message in response.Messages)
+        {
+            foreach (var content in message.Contents)
+            {
+                if (content is TextContent text)
+                {
+                    foreach (var piece in Pieces(text.Text))
+                    {
+                        yield return Update(response, message, [new TextContent(piece)]);
+                    }
+                }
+                else
+                {
+                    yield return Update(response, message, [content]);
+                }
+            }
+        }
+
+        yield return new ChatResponseUpdate { ResponseId = response.ResponseId, ModelId = response.ModelId, FinishReason = response.FinishReason };
+    }
+
+    /// <summary>"echo: one two" as "echo:", " one", " two".</summary>
+    public static IEnumerable<string> Pieces(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var start = 0;
+        for (var i = 1; i < text.Length; i++)
+        {
+            if (text[i] == ' ')
+            {
+                yield return text[start..i];
+                start = i;
+            }
+        }
+
+        if (text.Length > 0)
+        {
+            yield return text[start..];
+        }
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null) =>
+        serviceKey is null && serviceType is not null && serviceType.IsInstanceOfType(this) ? this : null;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+
+    private static ChatResponseUpdate Update(ChatResponse response, ChatMessage message, IList<AIContent> contents) => new(message.Role, contents)
+    {
+        MessageId = message.MessageId,
+        ResponseId = response.ResponseId,
+        ModelId = response.ModelId,
+    };
+}
+
+/// <summary>Scripted answers for <see cref="StrictChatClient.Responder"/>.</summary>
+public static class Replies
+{
+    /// <summary>
+    /// After a tool result: "It is {result}.". When a <c>get_weather</c> tool is offered and the last message starts with
+    /// "weather": a call <c>get_weather(city)</c> (the city after "weather in ", else Paris), id <c>call_{n}</c>.
+    /// Otherwise "echo: {text of the last message}".
+    /// </summary>
+    public static ChatResponse Echo(IReadOnlyList<ChatMessage> sent, ChatOptions? options, int number)
+    {
+        ArgumentNullException.ThrowIfNull(sent);
+        var last = sent[^1];
+        if (last.Contents.OfType<FunctionResultContent>().LastOrDefault() is { } result)
+        {
+            return new ChatResponse(new ChatMessage(ChatRole.Assistant, $"It is {result.Result}."));
+        }
+
+        if (options?.Tools?.Any(t => t.Name == "get_weather") == true && last.Text.StartsWith("weather", StringComparison.Ordinal))
+        {
+            var at = last.Text.IndexOf("weather in ", StringComparison.Ordinal);
+            var city = at < 0 ? "Paris" : last.Text[(at + "weather in ".Length)..].TrimEnd('?', '.', '!', ' ');
+            return new ChatResponse(new ChatMessage(ChatRole.Assistant,
+                [new FunctionCallContent($"call_{number}", "get_weather", new Dictionary<string, object?> { ["city"] = city })]));
+        }
+
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, "echo: " + last.Text));
+    }
+}
