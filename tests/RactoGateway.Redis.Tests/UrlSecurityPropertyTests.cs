@@ -61,7 +61,7 @@ public sealed class UrlSecurityPropertyTests(ITestOutputHelper output)
     public async Task Accepted_mangled_urls_that_cannot_connect_never_echo_the_password_in_exceptions_logs_or_ToString()
     {
         var port = Loopback.FreePort();
-        var sample = Generate(new Random(Seed + 1), port, 400).Where(Accepted).Take(32).ToList();
+        var sample = Generate(new Random(Seed + 1), port, 400).Where(Accepted).Take(24).ToList();
         Assert.NotEmpty(sample);
 
         await Task.WhenAll(sample.Select(c => Task.Run(async () =>
@@ -70,10 +70,10 @@ public sealed class UrlSecurityPropertyTests(ITestOutputHelper output)
             AssertLoopbackOnly(RedisEndpoint.Parse(c.Url), c);
             await using var memory = new RedisChatMemory(c.Url, logger: logger);
             var error = await Assert.ThrowsAnyAsync<Exception>(() => memory.CountAsync("c"));
-            Assert.True(error is RedisException or TimeoutException, error.GetType().Name);
             logger.Add(error.ToString());
             logger.Add(memory.ToString());
             AssertNoSecret(logger.Text, c);
+            Assert.True(error is RedisException or TimeoutException, error.ToString());
         })));
         output.WriteLine($"{sample.Count} accepted URLs connected to closed loopback port {port}; no password in any exception or log");
     }
