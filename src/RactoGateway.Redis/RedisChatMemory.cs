@@ -23,7 +23,7 @@ namespace RactoGateway.Redis;
 /// once Redis is back.</para>
 /// <para>Cancelling a token stops the wait, not the command: an append already sent may still be stored.</para>
 /// </remarks>
-public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
+public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDisposable
 {
     private readonly IConnectionMultiplexer _connection;
     private readonly bool _ownsConnection;
@@ -31,9 +31,9 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly IDatabase _database;
     private readonly string _keyPrefix;
-    private readonly RedisValue _window;
-    private readonly RedisValue _ttlMilliseconds;
-    private readonly RedisValue _rule;
+    private readonly AppendScript _append;
+    private readonly ConnectionEventLog? _events;
+    private readonly MessageRules _rules;
     private volatile bool _disposed;
 
     /// <summary>Connects to Redis at <paramref name="url"/> and owns that connection until disposed.</summary>
@@ -71,11 +71,9 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         _ownsConnection = ownsConnection;
         _database = connection.GetDatabase();
         _keyPrefix = config.KeyPrefix + ":";
-        _window = config.WindowSize;
-        _ttlMilliseconds = config.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0L;
-        _rule = WindowPolicy.ScriptRule(config.Window);
-        _connection.ConnectionFailed += OnConnectionFailed;
-        _connection.ConnectionRestored += OnConnectionRestored;
+        _append = new AppendScript(connection, config);
+        _rules = new MessageRules(config);
+        _events = ownsConnection ? new ConnectionEventLog(connection, _logger) : null;
     }
 
     /// <summary>The settings in force (a copy taken at construction).</summary>
@@ -92,14 +90,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     public Task AppendAsync(string conversationId, string role, string content, CancellationToken cancellationToken = default)
     {
         var key = KeyFor(conversationId);
-        return AppendCoreAsync(conversationId, key, [Plain(role, content)], cancellationToken);
-    }
-
-    /// <inheritdoc cref="AppendAsync(string, string, string, CancellationToken)"/>
-    public void Append(string conversationId, string role, string content)
-    {
-        var key = KeyFor(conversationId);
-        AppendCore(conversationId, key, [Plain(role, content)]);
+        return AppendCoreAsync(conversationId, key, [_rules.Plain(role, content)], cancellationToken);
     }
 
     /// <summary>Appends one message with its optional fields (id, tool calls, ...), atomically in one round trip. When the
@@ -111,14 +102,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     public Task AppendAsync(string conversationId, ChatMemoryMessage message, CancellationToken cancellationToken = default)
     {
         var key = KeyFor(conversationId);
-        return AppendCoreAsync(conversationId, key, [Checked(message, nameof(message))], cancellationToken);
-    }
-
-    /// <inheritdoc cref="AppendAsync(string, ChatMemoryMessage, CancellationToken)"/>
-    public void Append(string conversationId, ChatMemoryMessage message)
-    {
-        var key = KeyFor(conversationId);
-        AppendCore(conversationId, key, [Checked(message, nameof(message))]);
+        return AppendCoreAsync(conversationId, key, [_rules.Checked(message, nameof(message))], cancellationToken);
     }
 
     /// <summary>Appends a user message and the assistant's answer as one turn, in one round trip: no other writer can
@@ -131,14 +115,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     public Task AppendTurnAsync(string conversationId, ChatMemoryMessage user, ChatMemoryMessage assistant, CancellationToken cancellationToken = default)
     {
         var key = KeyFor(conversationId);
-        return AppendCoreAsync(conversationId, key, Turn(user, assistant), cancellationToken);
-    }
-
-    /// <inheritdoc cref="AppendTurnAsync(string, ChatMemoryMessage, ChatMemoryMessage, CancellationToken)"/>
-    public void AppendTurn(string conversationId, ChatMemoryMessage user, ChatMemoryMessage assistant)
-    {
-        var key = KeyFor(conversationId);
-        AppendCore(conversationId, key, Turn(user, assistant));
+        return AppendCoreAsync(conversationId, key, _rules.Turn(user, assistant), cancellationToken);
     }
 
     /// <summary>Appends a turn of plain text: <paramref name="userContent"/> as <c>user</c>, then <paramref name="assistantContent"/>
@@ -164,19 +141,8 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     public Task AppendManyAsync(string conversationId, IEnumerable<ChatMemoryMessage> messages, CancellationToken cancellationToken = default)
     {
         var key = KeyFor(conversationId);
-        var batch = CheckedBatch(messages);
+        var batch = _rules.Batch(messages);
         return batch.Length == 0 ? Task.CompletedTask : AppendCoreAsync(conversationId, key, batch, cancellationToken);
-    }
-
-    /// <inheritdoc cref="AppendManyAsync(string, IEnumerable{ChatMemoryMessage}, CancellationToken)"/>
-    public void AppendMany(string conversationId, IEnumerable<ChatMemoryMessage> messages)
-    {
-        var key = KeyFor(conversationId);
-        var batch = CheckedBatch(messages);
-        if (batch.Length > 0)
-        {
-            AppendCore(conversationId, key, batch);
-        }
     }
 
     /// <summary>Returns the stored messages, oldest first. Corrupt elements are skipped (and logged once per read with
@@ -186,10 +152,6 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     /// <returns>The messages, or an empty list when the conversation does not exist or has expired.</returns>
     public async Task<IReadOnlyList<ChatMemoryMessage>> GetHistoryAsync(string conversationId, CancellationToken cancellationToken = default) =>
         Decode(await ReadAsync(conversationId, KeyFor(conversationId), cancellationToken).ConfigureAwait(false));
-
-    /// <inheritdoc cref="GetHistoryAsync(string, CancellationToken)"/>
-    public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId) =>
-        Decode(Run("get_history", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListRange(s.Item2)));
 
     /// <summary>Returns the newest messages whose tokens fit <paramref name="maxTokens"/>, oldest first, dropping whole
     /// units as the window does (tool calls with their results; with <see cref="ChatMemoryWindow.ToolCallAware"/>, whole
@@ -207,15 +169,6 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
     }
 
-    /// <inheritdoc cref="GetHistoryAsync(string, int, CancellationToken)"/>
-    public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId, int maxTokens)
-    {
-        var key = KeyFor(conversationId);
-        var counter = CounterFor(maxTokens);
-        var elements = Run("get_history", conversationId, (_database, key), static s => s.Item1.ListRange(s.Item2));
-        return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
-    }
-
     /// <summary>Returns the number of stored elements (corrupt ones included), 0 when the conversation does not exist.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
@@ -223,20 +176,12 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     public Task<long> CountAsync(string conversationId, CancellationToken cancellationToken = default) =>
         RunAsync("count", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListLengthAsync(s.Item2), cancellationToken);
 
-    /// <inheritdoc cref="CountAsync(string, CancellationToken)"/>
-    public long Count(string conversationId) =>
-        Run("count", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListLength(s.Item2));
-
     /// <summary>Deletes the conversation. Clearing a conversation that does not exist does nothing.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>A task that completes when Redis has deleted the key.</returns>
     public Task ClearAsync(string conversationId, CancellationToken cancellationToken = default) =>
         RunAsync("clear", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.KeyDeleteAsync(s.Item2), cancellationToken);
-
-    /// <inheritdoc cref="ClearAsync(string, CancellationToken)"/>
-    public void Clear(string conversationId) =>
-        Run("clear", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
 
     /// <summary>The Redis key of a conversation: <c>{KeyPrefix}:{conversationId}</c>.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
@@ -277,214 +222,29 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         return copy;
     }
 
-    private Task<RedisResult> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
-        RunAsync("append", conversationId, (this, key, AppendArgs(batch)), static s => s.Item1.EvaluateAppendAsync(s.Item2, s.Item3), cancellationToken, batch.Length);
+    private Task<long> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
+        RunAsync("append", conversationId, (_append, key, _append.Args(batch)), static s => s.Item1.RunAsync(s.Item2, s.Item3), cancellationToken, batch.Length);
 
     private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch) =>
-        Run("append", conversationId, (this, key, AppendArgs(batch)), static s => s.Item1.EvaluateAppend(s.Item2, s.Item3), batch.Length);
+        Run("append", conversationId, (_append, key, _append.Args(batch)), static s => s.Item1.Run(s.Item2, s.Item3), batch.Length);
+
+    /// <summary>Runs one Redis call as one traced, timed operation (see <see cref="ChatMemoryInstruments.RunAsync"/>).</summary>
+    private Task<T> RunAsync<TState, T>(string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken, int appended = 0) =>
+        ChatMemoryInstruments.RunAsync(operation, _config.KeyPrefix, TracedId(conversationId), state, call, cancellationToken, appended);
+
+    private T Run<TState, T>(string operation, string conversationId, TState state, Func<TState, T> call, int appended = 0) =>
+        ChatMemoryInstruments.Run(operation, _config.KeyPrefix, TracedId(conversationId), state, call, appended);
+
+    private string? TracedId(string conversationId) => _config.IncludeConversationIdInTelemetry ? conversationId : null;
 
     private Task<RedisValue[]> ReadAsync(string conversationId, RedisKey key, CancellationToken cancellationToken) =>
         RunAsync("get_history", conversationId, (_database, key), static s => s.Item1.ListRangeAsync(s.Item2), cancellationToken);
-
-    /// <summary>Runs one Redis call as one traced, timed operation. The state argument keeps the hot path free of closures.</summary>
-    private async Task<T> RunAsync<TState, T>(
-        string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken, int appended = 0)
-    {
-        cancellationToken.ThrowIfCancellationRequested();
-        var op = ChatMemoryInstruments.Start(operation, _config.KeyPrefix, _config.IncludeConversationIdInTelemetry ? conversationId : null);
-        try
-        {
-            var result = await call(state).WaitAsync(cancellationToken).ConfigureAwait(false);
-            op.Complete(appended);
-            return result;
-        }
-        catch (Exception ex)
-        {
-            op.Fail(ex);
-            throw;
-        }
-    }
-
-    /// <inheritdoc cref="RunAsync"/>
-    private T Run<TState, T>(string operation, string conversationId, TState state, Func<TState, T> call, int appended = 0)
-    {
-        var op = ChatMemoryInstruments.Start(operation, _config.KeyPrefix, _config.IncludeConversationIdInTelemetry ? conversationId : null);
-        try
-        {
-            var result = call(state);
-            op.Complete(appended);
-            return result;
-        }
-        catch (Exception ex)
-        {
-            op.Fail(ex);
-            throw;
-        }
-    }
-
-    /// <summary>The arguments of <c>append.lua</c>: window, expiry, rule, then (id marker, element) per message.
-    /// Encoding happens here, before any I/O.</summary>
-    private RedisValue[] AppendArgs(ChatMemoryMessage[] messages)
-    {
-        var args = new RedisValue[3 + (2 * messages.Length)];
-        args[0] = _window;
-        args[1] = _ttlMilliseconds;
-        args[2] = _rule;
-        for (var i = 0; i < messages.Length; i++)
-        {
-            args[3 + (2 * i)] = messages[i].MessageId is { } id ? MessageCodec.IdMarker(id) : RedisValue.EmptyString;
-            args[4 + (2 * i)] = MessageCodec.Encode(messages[i]);
-        }
-
-        return args;
-    }
-
-    private ChatMemoryMessage Plain(string role, string content)
-    {
-        CheckRole(role, nameof(role));
-        ArgumentNullException.ThrowIfNull(content);
-        var message = new ChatMemoryMessage(role, content);
-        CheckSize(message, nameof(content));
-        return message;
-    }
-
-    private ChatMemoryMessage[] Turn(ChatMemoryMessage user, ChatMemoryMessage assistant)
-    {
-        Checked(user, nameof(user));
-        Checked(assistant, nameof(assistant));
-        if (user.Role != ChatRoles.User)
-        {
-            throw new ArgumentException($"A turn starts with a 'user' message (was '{user.Role}').", nameof(user));
-        }
-
-        if (assistant.Role != ChatRoles.Assistant)
-        {
-            throw new ArgumentException($"A turn ends with an 'assistant' message (was '{assistant.Role}').", nameof(assistant));
-        }
-
-        return [user, assistant];
-    }
-
-    private ChatMemoryMessage[] CheckedBatch(IEnumerable<ChatMemoryMessage> messages)
-    {
-        ArgumentNullException.ThrowIfNull(messages);
-        var batch = messages.ToArray();
-        foreach (var message in batch)
-        {
-            Checked(message, nameof(messages));
-        }
-
-        return batch;
-    }
-
-    /// <summary>Validates a whole message; every error names <paramref name="paramName"/>.</summary>
-    private ChatMemoryMessage Checked(ChatMemoryMessage message, string paramName)
-    {
-        ArgumentNullException.ThrowIfNull(message, paramName);
-        CheckRole(message.Role, paramName);
-        string? error = message switch
-        {
-            { Content: null } => "Content must not be null.",
-            { MessageId: "" } => "MessageId must be null or non-empty.",
-            { ToolCalls: not null, Role: not ChatRoles.Assistant } => "Only an 'assistant' message can carry ToolCalls.",
-            { ToolCallId: not null, Role: not ChatRoles.Tool } => "Only a 'tool' message can carry a ToolCallId.",
-            { ToolCallId: "" } => "ToolCallId must be null or non-empty.",
-            _ when message.ToolCalls?.Any(c => c is null || string.IsNullOrEmpty(c.Id) || string.IsNullOrEmpty(c.Name) || c.Arguments is null) == true
-                => "Every tool call needs an Id, a Name and Arguments (JSON text).",
-            _ => null,
-        };
-        if (error is not null)
-        {
-            throw new ArgumentException(error, paramName);
-        }
-
-        CheckSize(message, paramName);
-        return message;
-    }
-
-    private void CheckRole(string role, string paramName)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(role, paramName);
-        if (ChatRoles.IsKnown(role))
-        {
-            return;
-        }
-
-        if (!_config.AllowCustomRoles)
-        {
-            throw new ArgumentException(
-                $"Role '{role}' is not one of user, assistant, system or tool; set ChatMemoryConfig.AllowCustomRoles to store other roles.",
-                paramName);
-        }
-
-        // Custom roles are identifiers, so that append.lua can read them without a JSON parser.
-        if (!role.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
-        {
-            throw new ArgumentException($"A custom role is letters, digits, '_', '-' or '.' (was '{role}').", paramName);
-        }
-    }
-
-    private void CheckSize(ChatMemoryMessage message, string paramName)
-    {
-        var bytes = MessageCodec.TextBytes(message);
-        if (bytes > _config.MaxMessageBytes)
-        {
-            throw new ArgumentException(
-                $"The message text is {bytes} UTF-8 bytes, over ChatMemoryConfig.MaxMessageBytes ({_config.MaxMessageBytes}).", paramName);
-        }
-    }
 
     private IChatTokenCounter CounterFor(int maxTokens)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
         return _config.TokenCounter ?? throw new InvalidOperationException(
             "Reading under a token budget needs ChatMemoryConfig.TokenCounter: set it, e.g. to O200kTokenCounter.Instance from the RactoGateway.Redis.Tokenizers package.");
-    }
-
-    /// <summary>
-    /// The append, then <c>WAIT n timeout</c> (not allowed inside Lua) on the connection to the master that stored it:
-    /// WAIT counts the replicas that have this connection's last write. The master is identified (an EXISTS round trip
-    /// that follows MOVED) before and after the append; if the slot moved in between (a failover or resharding), nobody
-    /// can vouch for the write and it counts as acknowledged by 0 replicas.
-    /// </summary>
-    private Task<RedisResult> EvaluateAppendAsync(RedisKey key, RedisValue[] args) =>
-        _config.WaitForReplicas > 0 ? AppendAndWaitForReplicasAsync(key, args) : _database.EvaluateAsync(ChatMemoryScripts.Append, key, args);
-
-    private RedisResult EvaluateAppend(RedisKey key, RedisValue[] args)
-    {
-        if (_config.WaitForReplicas == 0)
-        {
-            return _database.Evaluate(ChatMemoryScripts.Append, key, args);
-        }
-
-        // WAIT is not allowed in scripts: it follows the append on the connection to the master that stored it, and
-        // only counts when that master did not change in between (a failover).
-        var before = _database.IdentifyEndpoint(key);
-        var result = _database.Evaluate(ChatMemoryScripts.Append, key, args);
-        var master = _database.IdentifyEndpoint(key);
-        ThrowIfUnreplicated(master is not null && master.Equals(before) ? (long)_connection.GetServer(master).Execute("WAIT", _config.WaitForReplicas, WaitMilliseconds) : 0);
-        return result;
-    }
-
-    private async Task<RedisResult> AppendAndWaitForReplicasAsync(RedisKey key, RedisValue[] args)
-    {
-        var before = await _database.IdentifyEndpointAsync(key).ConfigureAwait(false);
-        var result = await _database.EvaluateAsync(ChatMemoryScripts.Append, key, args).ConfigureAwait(false);
-        var master = await _database.IdentifyEndpointAsync(key).ConfigureAwait(false);
-        ThrowIfUnreplicated(master is not null && master.Equals(before)
-            ? (long)await _connection.GetServer(master).ExecuteAsync("WAIT", _config.WaitForReplicas, WaitMilliseconds).ConfigureAwait(false)
-            : 0);
-        return result;
-    }
-
-    private long WaitMilliseconds => (long)Math.Ceiling(_config.WaitForReplicasTimeout.TotalMilliseconds);
-
-    private void ThrowIfUnreplicated(long acknowledged)
-    {
-        if (acknowledged < _config.WaitForReplicas)
-        {
-            throw new ChatMemoryReplicationException(_config.WaitForReplicas, acknowledged);
-        }
     }
 
     private RedisKey KeyFor(string conversationId)
@@ -514,14 +274,8 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         }
 
         _disposed = true;
-        _connection.ConnectionFailed -= OnConnectionFailed;
-        _connection.ConnectionRestored -= OnConnectionRestored;
+        _events?.Dispose();
         return _ownsConnection;
     }
 
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e) =>
-        Log.ConnectionFailed(_logger, e.EndPoint is null ? "?" : RedisEndpoint.Describe(e.EndPoint), e.FailureType, e.Exception);
-
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) =>
-        Log.ConnectionRestored(_logger, e.EndPoint is null ? "?" : RedisEndpoint.Describe(e.EndPoint));
 }

@@ -15,10 +15,6 @@ internal static class WindowPolicy
         Other,
     }
 
-    /// <summary>The rule argument of <c>append.lua</c>: "s" pins system messages, "t" trims whole exchanges.</summary>
-    public static string ScriptRule(ChatMemoryWindow window) =>
-        (window.PinSystemMessages ? "s" : "") + (window.ToolCallAware ? "t" : "");
-
     /// <summary>
     /// The newest messages whose tokens fit <paramref name="maxTokens"/>, dropping the oldest units first, exactly as
     /// trimming drops them. Pinned system messages are always kept, and their tokens are counted first.

@@ -95,4 +95,64 @@ public class DependencyInjectionTests
     [Fact]
     public void A_malformed_url_is_rejected_at_registration() =>
         Assert.Equal("url", Assert.ThrowsAny<ArgumentException>(() => new ServiceCollection().AddRedisChatMemory("redis://h:1/x")).ParamName);
+
+    [Fact]
+    public void A_second_registration_without_a_key_is_refused_rather_than_dropped()
+    {
+        var services = new ServiceCollection().AddRedisChatMemory("redis://127.0.0.1:1");
+
+        var error = Assert.Throws<InvalidOperationException>(() => services.AddRedisChatMemory("redis://127.0.0.1:2"));
+
+        Assert.Contains("AddKeyedRedisChatMemory", error.Message);
+    }
+
+    [Theory, AllServers]
+    public async Task Keyed_memories_have_their_own_url_section_and_validation_and_IChatMemory_is_the_same_object(string serverName)
+    {
+        var server = await TestServers.GetAsync(serverName);
+        var (prefixA, prefixB) = (TestServers.UniquePrefix(), TestServers.UniquePrefix());
+        await using var connection = await ConnectionMultiplexer.ConnectAsync(server.ConnectionString);
+        var services = new ServiceCollection()
+            .AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["ChatMemory:MaxTurns"] = "3",
+                ["ChatMemory:support:MaxTurns"] = "1",
+            }).Build())
+            .AddSingleton<IConnectionMultiplexer>(connection)
+            .AddRedisChatMemory(c => c.KeyPrefix = prefixA)
+            .AddKeyedRedisChatMemory("support", configure: c => c.KeyPrefix = prefixB);
+
+        await using var provider = services.BuildServiceProvider();
+        var main = provider.GetRequiredService<RedisChatMemory>();
+        var support = provider.GetRequiredKeyedService<RedisChatMemory>("support");
+
+        Assert.Same(main, provider.GetRequiredService<IChatMemory>());
+        Assert.Same(support, provider.GetRequiredKeyedService<IChatMemory>("support"));
+        Assert.NotSame(main, support);
+        Assert.Equal((3, prefixA), (main.Config.MaxTurns, main.Config.KeyPrefix));
+        Assert.Equal((1, prefixB), (support.Config.MaxTurns, support.Config.KeyPrefix));
+        for (var i = 0; i < 8; i++)
+        {
+            await main.AppendAsync("k", "user", $"m{i}");
+            await support.AppendAsync("k", "user", $"m{i}");
+        }
+
+        Assert.Equal(6, await main.CountAsync("k"));
+        Assert.Equal(2, await support.CountAsync("k"));
+        Assert.Throws<InvalidOperationException>(() => services.AddKeyedRedisChatMemory("support", "redis://127.0.0.1:1"));
+    }
+
+    [Fact]
+    public async Task An_invalid_keyed_config_fails_the_host_at_start_and_names_the_setting()
+    {
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["ChatMemory:b:MaxTurns"] = "0" });
+        builder.Services.AddRedisChatMemory($"127.0.0.1:{Loopback.FreePort()}").AddKeyedRedisChatMemory("b", $"127.0.0.1:{Loopback.FreePort()}");
+        using var host = builder.Build();
+
+        var error = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync());
+
+        Assert.Contains("ChatMemoryConfig.MaxTurns", error.Message);
+        Assert.Equal("b", error.OptionsName);
+    }
 }

@@ -13,7 +13,7 @@ public class TelemetryTests
         var spans = new ConcurrentQueue<Activity>();
         using var listener = new ActivityListener
         {
-            ShouldListenTo = s => s.Name == "RactoGateway.Redis",
+            ShouldListenTo = s => s.Name == ChatMemoryTelemetry.Name,
             Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
             ActivityStopped = spans.Enqueue,
         };
@@ -44,7 +44,7 @@ public class TelemetryTests
         {
             InstrumentPublished = (instrument, l) =>
             {
-                if (instrument.Meter.Name == "RactoGateway.Redis")
+                if (instrument.Meter.Name == ChatMemoryTelemetry.Name)
                 {
                     l.EnableMeasurementEvents(instrument);
                 }

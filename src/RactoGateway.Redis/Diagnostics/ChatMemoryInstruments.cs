@@ -11,7 +11,7 @@ namespace RactoGateway.Redis.Diagnostics;
 internal static class ChatMemoryInstruments
 {
     /// <summary>The name of the <see cref="ActivitySource"/> and the <see cref="Meter"/>.</summary>
-    public const string Name = "RactoGateway.Redis";
+    public const string Name = ChatMemoryTelemetry.Name;
 
     private static readonly string? Version = typeof(ChatMemoryInstruments).Assembly.GetName().Version?.ToString();
     private static readonly ActivitySource Source = new(Name, Version);
@@ -45,6 +45,43 @@ internal static class ChatMemoryInstruments
         }
 
         return new Operation(operation, activity, Stopwatch.GetTimestamp());
+    }
+
+    /// <summary>Runs one call as one traced, timed operation (<paramref name="appended"/>: messages it sends to be
+    /// appended, 0 for other operations). The state argument keeps the hot path free of closures.</summary>
+    public static async Task<T> RunAsync<TState, T>(
+        string operation, string keyPrefix, string? conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken, int appended = 0)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var op = Start(operation, keyPrefix, conversationId);
+        try
+        {
+            var result = await call(state).WaitAsync(cancellationToken).ConfigureAwait(false);
+            op.Complete(appended);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            op.Fail(ex);
+            throw;
+        }
+    }
+
+    /// <inheritdoc cref="RunAsync"/>
+    public static T Run<TState, T>(string operation, string keyPrefix, string? conversationId, TState state, Func<TState, T> call, int appended = 0)
+    {
+        var op = Start(operation, keyPrefix, conversationId);
+        try
+        {
+            var result = call(state);
+            op.Complete(appended);
+            return result;
+        }
+        catch (Exception ex)
+        {
+            op.Fail(ex);
+            throw;
+        }
     }
 
     public static void RecordRead(int messages, int skipped)

@@ -1,0 +1,60 @@
+namespace RactoGateway.Redis;
+
+// The synchronous twins of the core operations on ChatMemoryMessage (append, append many, append a turn, history,
+// count, clear). They run the same validation, script and telemetry as the async methods. The Microsoft.Extensions.AI
+// helpers and the IChatMemory seam are async only.
+public sealed partial class RedisChatMemory
+{
+    /// <inheritdoc cref="AppendAsync(string, string, string, CancellationToken)"/>
+    public void Append(string conversationId, string role, string content)
+    {
+        var key = KeyFor(conversationId);
+        AppendCore(conversationId, key, [_rules.Plain(role, content)]);
+    }
+
+    /// <inheritdoc cref="AppendAsync(string, ChatMemoryMessage, CancellationToken)"/>
+    public void Append(string conversationId, ChatMemoryMessage message)
+    {
+        var key = KeyFor(conversationId);
+        AppendCore(conversationId, key, [_rules.Checked(message, nameof(message))]);
+    }
+
+    /// <inheritdoc cref="AppendTurnAsync(string, ChatMemoryMessage, ChatMemoryMessage, CancellationToken)"/>
+    public void AppendTurn(string conversationId, ChatMemoryMessage user, ChatMemoryMessage assistant)
+    {
+        var key = KeyFor(conversationId);
+        AppendCore(conversationId, key, _rules.Turn(user, assistant));
+    }
+
+    /// <inheritdoc cref="AppendManyAsync(string, IEnumerable{ChatMemoryMessage}, CancellationToken)"/>
+    public void AppendMany(string conversationId, IEnumerable<ChatMemoryMessage> messages)
+    {
+        var key = KeyFor(conversationId);
+        var batch = _rules.Batch(messages);
+        if (batch.Length > 0)
+        {
+            AppendCore(conversationId, key, batch);
+        }
+    }
+
+    /// <inheritdoc cref="GetHistoryAsync(string, CancellationToken)"/>
+    public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId) =>
+        Decode(Run("get_history", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListRange(s.Item2)));
+
+    /// <inheritdoc cref="GetHistoryAsync(string, int, CancellationToken)"/>
+    public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId, int maxTokens)
+    {
+        var key = KeyFor(conversationId);
+        var counter = CounterFor(maxTokens);
+        var elements = Run("get_history", conversationId, (_database, key), static s => s.Item1.ListRange(s.Item2));
+        return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
+    }
+
+    /// <inheritdoc cref="CountAsync(string, CancellationToken)"/>
+    public long Count(string conversationId) =>
+        Run("count", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListLength(s.Item2));
+
+    /// <inheritdoc cref="ClearAsync(string, CancellationToken)"/>
+    public void Clear(string conversationId) =>
+        Run("clear", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
+}
