@@ -260,6 +260,7 @@ internal static class ImportCommand
                     ? ms : throw Bad(lineNumber, "ttl_ms must be a positive integer or null");
             }
 
+            var rules = new MessageRules(WithCustomRoles(config));
             var elements = new List<Element>(messages.GetArrayLength());
             var index = 0;
             foreach (var message in messages.EnumerateArray())
@@ -271,6 +272,17 @@ internal static class ImportCommand
                 if (MessageError(decoded, config) is { } error)
                 {
                     throw Bad(lineNumber, $"message {index}: {error}");
+                }
+
+                try
+                {
+                    // The library's own rules for every write path have the last word (the checks above word the
+                    // common cases in the file's terms).
+                    rules.Checked(decoded, "message");
+                }
+                catch (ArgumentException ex)
+                {
+                    throw Bad(lineNumber, $"message {index}: {ex.Message.Replace(" (Parameter 'message')", "", StringComparison.Ordinal)}");
                 }
 
                 elements.Add(new Element(raw, decoded.MessageId));
@@ -303,6 +315,14 @@ internal static class ImportCommand
             => "every tool call needs an id, a name and arguments",
         _ => null,
     };
+
+    /// <summary>An export restores any role the library read back, custom identifier-like roles included.</summary>
+    private static ChatMemoryConfig WithCustomRoles(ChatMemoryConfig config)
+    {
+        var copy = config.Clone();
+        copy.AllowCustomRoles = true;
+        return copy;
+    }
 
     private static string Shown(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
