@@ -9,7 +9,8 @@ internal static class CliOptions
 {
     public static readonly Option<string?> Redis = new("--redis")
     {
-        Description = "redis://[user:password@]host:port[/db], rediss://..., or host:port[,host:port]. Default: $CHATMEM_REDIS, else an embedded Garnet server.",
+        Description = "redis://[user:password@]host:port[/db], rediss://... (TLS), or host:port[,host:port][,password=...]; any other " +
+            "scheme (http://, tcp://) or a mistyped redis:/ is refused with exit 2. Default: $CHATMEM_REDIS, else an embedded Garnet server.",
         Recursive = true,
     };
 

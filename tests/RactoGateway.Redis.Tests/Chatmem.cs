@@ -6,12 +6,16 @@ namespace RactoGateway.Redis.Tests;
 /// <summary>Runs chatmem.dll as a separate process, as a user would: arguments, environment, stdin; exit code, stdout, stderr.</summary>
 internal static class Chatmem
 {
-    public static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, null, args);
+    public static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => RunAsync(null, (string?)null, args);
 
-    public static Task<(int Code, string Stdout, string Stderr)> RunAsync(Dictionary<string, string>? env, params string[] args) => RunAsync(env, null, args);
+    public static Task<(int Code, string Stdout, string Stderr)> RunAsync(Dictionary<string, string>? env, params string[] args) => RunAsync(env, (string?)null, args);
 
     /// <summary>Runs chatmem with <paramref name="stdin"/> as its standard input (closed after it: end of input).</summary>
-    public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(Dictionary<string, string>? env, string? stdin, params string[] args)
+    public static Task<(int Code, string Stdout, string Stderr)> RunAsync(Dictionary<string, string>? env, string? stdin, params string[] args) =>
+        RunAsync(env, stdin is null ? null : new UTF8Encoding(false).GetBytes(stdin), args);
+
+    /// <summary>Runs chatmem with these exact bytes as its standard input (e.g. invalid UTF-8).</summary>
+    public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(Dictionary<string, string>? env, byte[]? stdin, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -39,10 +43,24 @@ internal static class Chatmem
         var stderr = process.StandardError.ReadToEndAsync();
         if (stdin is not null)
         {
-            await process.StandardInput.WriteAsync(stdin);
+            try
+            {
+                await process.StandardInput.BaseStream.WriteAsync(stdin);
+                await process.StandardInput.BaseStream.FlushAsync();
+            }
+            catch (IOException)
+            {
+                // chatmem stopped reading (it refused the input early): what it printed is the result.
+            }
         }
 
-        process.StandardInput.Close();
+        try
+        {
+            process.StandardInput.Close();
+        }
+        catch (IOException)
+        {
+        }
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         try
         {
@@ -57,11 +75,17 @@ internal static class Chatmem
         return (process.ExitCode, await stdout, await stderr);
     }
 
-    // tests/RactoGateway.Redis.Tests/bin/<Configuration>/net10.0 -> src/RactoGateway.Redis.Cli/bin/<Configuration>/net10.0
+    // tests/RactoGateway.Redis.Tests/bin/<Configuration>/net10.0 -> src/RactoGateway.Redis.Cli/bin/<Configuration>/net10.0;
+    // CHATMEM_TEST_DLL runs another build instead (e.g. the previous commit's, to see a regression test fail before its fix).
     public static string ChatmemDll
     {
         get
         {
+            if (Environment.GetEnvironmentVariable("CHATMEM_TEST_DLL") is { Length: > 0 } other)
+            {
+                return other;
+            }
+
             var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
             var configuration = output.Parent!.Name;
             var root = output.Parent.Parent!.Parent!.Parent!.Parent!.FullName;

@@ -112,6 +112,23 @@ public sealed class CliTests : IDisposable
         Assert.DoesNotContain("s3cretpw", run.Stdout + run.Stderr);
     }
 
+    [Theory]
+    [InlineData("http://:hunter2@127.0.0.1:{port}")]
+    [InlineData("tcp://:hunter2@127.0.0.1:{port}")]
+    [InlineData("redis:/:hunter2@127.0.0.1:{port}")]
+    [InlineData("redis//:hunter2@127.0.0.1:{port}")]
+    public async Task A_mistyped_url_exits_2_asking_for_redis_urls_and_never_prints_the_password(string url)
+    {
+        // Regression (issue 9, defect 5): this printed "cannot reach Redis at http://:hunter2@127.0.0.1:..." with exit 1.
+        var run = await RunAsync("--redis", url.Replace("{port}", Loopback.FreePort().ToString()), "count", "c1");
+
+        Assert.Equal(2, run.Code);
+        Assert.StartsWith("chatmem: --redis: ", run.Stderr);
+        Assert.Contains("use redis:// or rediss://", run.Stderr);
+        Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("hunter2", run.Stdout + run.Stderr);
+    }
+
     [Fact]
     public async Task The_redis_url_can_come_from_CHATMEM_REDIS()
     {

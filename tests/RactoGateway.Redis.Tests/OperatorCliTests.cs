@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using StackExchange.Redis;
 
@@ -133,6 +134,107 @@ public sealed class OperatorCliTests
         Assert.Equal(2, run.Code);
         Assert.Single(Lines(run.Stderr));
         Assert.StartsWith("chatmem: stdin line 2:", run.Stderr);
+    }
+
+    /// <summary>Every kind of bad input on line 3, after two good lines; the byte form allows invalid UTF-8.</summary>
+    public static TheoryData<string, byte[], string> BadImportLines()
+    {
+        static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
+        var data = new TheoryData<string, byte[], string>
+        {
+            { "invalid UTF-8", [.. Utf8("""{"conversation":"c","messages":[{"role":"user","content":"caf"""), 0xC3, 0x28, .. Utf8("\"}]}")], "not valid UTF-8 (byte 0xC3" },
+            { "a lone continuation byte", [.. Utf8("""{"conversation":"c","messages":[{"role":"user","content":"x"""), 0x80, .. Utf8("\"}]}")], "not valid UTF-8" },
+            { "over-long line", Utf8("{\"conversation\":\"c\",\"messages\":[{\"role\":\"user\",\"content\":\"" + new string('x', 4_100_000) + "\"}]}"), "longer than 4000000 bytes" },
+            { "not JSON", Utf8("not json"), "not JSON" },
+            { "a truncated line", Utf8("""{"conversation":"c","messages":[{"role":"user","content":"hi"}"""), "not JSON" },
+            { "no content", Utf8("""{"conversation":"c","messages":[{"role":"user"}]}"""), "message 1 is not a stored message" },
+            { "a bad role", Utf8("""{"conversation":"c","messages":[{"role":"wizard\"x","content":"x"}]}"""), "message 1: role" },
+            { "an empty role", Utf8("""{"conversation":"c","messages":[{"role":"","content":"x"}]}"""), "message 1: role" },
+            { "a field of the wrong type", Utf8("""{"conversation":"c","messages":[{"role":"user","content":"x","id":5}]}"""), "message 1 is not a stored message" },
+            { "an empty message id", Utf8("""{"conversation":"c","messages":[{"role":"user","content":"x","id":""}]}"""), "message 1: \"id\" is empty" },
+            { "tool_call_id on a user message", Utf8("""{"conversation":"c","messages":[{"role":"user","content":"x","tool_call_id":"c1"}]}"""), "message 1: only a tool message" },
+            { "a tool call without a name", Utf8("""{"conversation":"c","messages":[{"role":"assistant","content":"","tool_calls":[{"id":"c1","type":"function","function":{"name":"","arguments":"{}"}}]}]}"""), "message 1" },
+            { "an oversize message", Utf8("{\"conversation\":\"c\",\"messages\":[{\"role\":\"user\",\"content\":\"ok\"},{\"role\":\"user\",\"content\":\"" + new string('x', (1024 * 1024) + 1) + "\"}]}"), "message 2: it is over 1048576 bytes" },
+            { "a lone surrogate", Utf8("""{"conversation":"c","messages":[{"role":"user","content":"\uD800"}]}"""), "message 1 is not a stored message" },
+            { "an empty conversation id", Utf8("""{"conversation":" ","messages":[]}"""), "the conversation id is empty" },
+            { "a missing conversation id", Utf8("""{"messages":[]}"""), "expected {" },
+            { "a negative ttl", Utf8("""{"conversation":"c","ttl_ms":-5,"messages":[]}"""), "ttl_ms must be" },
+        };
+        return data;
+    }
+
+    [Theory, MemberData(nameof(BadImportLines), DisableDiscoveryEnumeration = true)]
+    public async Task Import_is_all_or_nothing_a_bad_line_of_any_kind_is_named_and_nothing_is_stored(string kind, byte[] bad, string expected)
+    {
+        // Regression (issue 9, defect 4): invalid UTF-8 on line 3 stored lines 1-2, then exited 2 with "Unable to translate
+        // bytes [C3] at index ..." naming no line. Now the whole input is checked first.
+        var (server, prefix) = await ServerAsync();
+        byte[] input =
+        [
+            .. """{"conversation":"first","ttl_ms":null,"messages":[{"role":"user","content":"hi"}]}"""u8, (byte)'\n',
+            .. """{"conversation":"second","ttl_ms":null,"messages":[{"role":"user","content":"hi"}]}"""u8, (byte)'\n',
+            .. bad, (byte)'\n',
+            .. """{"conversation":"fourth","ttl_ms":null,"messages":[{"role":"user","content":"hi"}]}"""u8, (byte)'\n',
+        ];
+
+        string[] limit = kind == "over-long line" ? ["--max-line-bytes", "4000000"] : [];
+        var run = await Chatmem.RunAsync(null, input, Redis(server, prefix, ["import", .. limit]));
+
+        Assert.True(run.Code == 2, $"{kind}: exit {run.Code}, stderr {run.Stderr}");
+        Assert.Single(Lines(run.Stderr));
+        Assert.StartsWith("chatmem: stdin line 3: ", run.Stderr);
+        Assert.Contains(expected, run.Stderr);
+        Assert.Contains("nothing was imported", run.Stderr);
+        Assert.DoesNotContain("   at ", run.Stderr);
+        await using var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix });
+        Assert.Equal(0, await memory.CountAsync("first"));
+        Assert.Equal(0, await memory.CountAsync("second"));
+    }
+
+    [Fact]
+    public async Task Import_accepts_a_byte_order_mark_crlf_line_ends_blank_lines_and_no_final_newline()
+    {
+        var (server, prefix) = await ServerAsync();
+        byte[] input =
+        [
+            0xEF, 0xBB, 0xBF, .. """{"conversation":"a","ttl_ms":null,"messages":[{"role":"user","content":"café"}]}"""u8, (byte)'\r', (byte)'\n',
+            (byte)'\r', (byte)'\n', (byte)' ', (byte)'\n',
+            .. """{"conversation":"b","messages":[{"role":"assistant","content":"ok"}]}"""u8,
+        ];
+
+        var run = await Chatmem.RunAsync(null, input, Redis(server, prefix, "import"));
+
+        Assert.Equal(0, run.Code);
+        Assert.Equal("chatmem: imported 2 conversation(s), 2 message(s) stored", run.Stderr.Trim());
+        await using var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix });
+        Assert.Equal("café", (await memory.GetHistoryAsync("a")).Single().Content);
+        Assert.Equal("ok", (await memory.GetHistoryAsync("b")).Single().Content);
+    }
+
+    [Fact]
+    public async Task Import_replace_refuses_a_conversation_on_two_lines_before_writing_either()
+    {
+        var (server, prefix) = await ServerAsync();
+        const string Line = """{"conversation":"c","ttl_ms":null,"messages":[{"role":"user","content":"hi"}]}""";
+
+        var replace = await Chatmem.RunAsync(null, Line + "\n" + Line + "\n", Redis(server, prefix, "import", "--replace"));
+        var append = await Chatmem.RunAsync(null, Line + "\n" + Line + "\n", Redis(server, prefix, "import"));
+
+        Assert.Equal(2, replace.Code);
+        Assert.StartsWith("chatmem: stdin line 2: conversation 'c' is also on line 1", replace.Stderr);
+        Assert.Equal(0, append.Code);
+        await using var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix });
+        Assert.Equal(2, await memory.CountAsync("c"));
+    }
+
+    [Fact]
+    public async Task Import_help_says_it_is_all_or_nothing()
+    {
+        var help = await Chatmem.RunAsync("import", "--help");
+
+        Assert.Equal(0, help.Code);
+        Assert.Contains("All or nothing", help.Stdout);
+        Assert.Contains("--max-line-bytes", help.Stdout);
     }
 
     [Fact]

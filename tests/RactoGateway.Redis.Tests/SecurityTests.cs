@@ -294,7 +294,7 @@ public class SecurityTests(ITestOutputHelper output)
     }
 
     /// <summary>Everything logged, with exceptions in full, plus anything else the test adds.</summary>
-    private sealed class CapturingLogger : ILogger<RedisChatMemory>
+    internal sealed class CapturingLogger : ILogger<RedisChatMemory>
     {
         private readonly StringBuilder _text = new();
 
