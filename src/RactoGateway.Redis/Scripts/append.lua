@@ -3,11 +3,22 @@
 -- script without interleaving other commands, so concurrent writers (many replicas) never split a batch or leave
 -- more than the window, and the script touches only KEYS[1], so it is valid on Redis Cluster.
 --
+-- Redis does not roll back a script that fails half way, so this one reads and computes everything first and only
+-- then writes, with commands that cannot fail on a list (LTRIM, RPUSH, LPUSH, PEXPIRE); every unpack is chunked
+-- (Lua 5.1 has about 8,000 stack slots for one).
+--
+-- Layout under PinSystemMessages: the pinned system messages are a run at the head of the list, oldest first, at
+-- most MaxPinnedMessages of them; the counted messages follow in order. It is one list of unchanged JSON elements,
+-- so Python's LRANGE 0 -1 + json.loads still reads it. A trimming append reads only the head run and the few
+-- elements it drops, never the whole list. Lists written by earlier versions may hold system messages anywhere: such
+-- a message counts like the others until trimming reaches it, and then it joins the head run instead of being dropped.
+--
 -- KEYS[1]   the conversation list: "{KeyPrefix}:{conversationId}"
 -- ARGV[1]   window: how many messages to keep (MaxTurns * 2); pinned system messages are not counted
 -- ARGV[2]   expiry in milliseconds, or 0 for none
--- ARGV[3]   window rule: "" (ractogateway's: count everything), with "s" to pin system messages,
---           with "t" to trim whole exchanges (tool calls with their results, user messages with their answers)
+-- ARGV[3]   window rule: "" (ractogateway's: count everything), with "s" to pin system messages (followed by
+--           MaxPinnedMessages in digits, 32 when absent), with "t" to trim whole exchanges (tool calls with their
+--           results, user messages with their answers); e.g. "s32t"
 -- ARGV[4..] pairs: an id marker (',"id":"..."' exactly as encoded, or "" when the message has no id), then the
 --           encoded message (one JSON object whose first field is "role", and "id" right after it when present)
 -- Returns   the number of messages stored (duplicates are not)
@@ -18,10 +29,12 @@ local window = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local pinSystem = string.find(ARGV[3], 's', 1, true) ~= nil
 local wholeExchanges = string.find(ARGV[3], 't', 1, true) ~= nil
+local maxPinned = tonumber(string.match(ARGV[3], '%d+') or '32')
+local CHUNK = 1000 -- elements per RPUSH/LPUSH: far below Lua's unpack limit
 
 -- The kind of an element, from its first field without a JSON parser: ours start '{"role":"', Python's
 -- json.dumps '{"role": "'. 'pin' (kept, not counted), 'user', 'calls' (assistant with tool calls), 'tool', 'other'.
--- Plain comparisons instead of patterns: this runs for every element on every trimming append.
+-- Plain comparisons instead of patterns: this runs for every element a trimming append looks at.
 local function kindOf(element)
   local at
   if string.sub(element, 1, 9) == '{"role":"' then at = 10
@@ -43,7 +56,15 @@ local function hasId(element, marker)
   return roleEnd ~= nil and string.sub(element, roleEnd + 1, roleEnd + #marker) == marker
 end
 
--- 1. Retry safety: a message whose id is already in the window (or earlier in this batch) is not stored again.
+-- command(key, list[first..last]) in chunks. The only writes, apart from LTRIM and PEXPIRE.
+local function push(command, list, first, last)
+  for i = first, last, CHUNK do
+    redis.call(command, key, unpack(list, i, math.min(i + CHUNK - 1, last)))
+  end
+end
+
+-- 1. Retry safety: a message whose id is already in the list (or earlier in this batch) is not stored again. The
+-- list is bounded (window + MaxPinnedMessages under the pin rule), so reading it whole here is bounded too.
 local stored = nil
 local fresh = {}
 local batchIds = {}
@@ -64,90 +85,128 @@ for i = 4, #ARGV, 2 do
   if not duplicate then fresh[#fresh + 1] = element end
 end
 
--- 2. Push, in chunks so that a large batch never exceeds Lua's stack for unpack. Nothing new: nothing to trim.
-local length = 0
-for first = 1, #fresh, 1000 do
-  length = redis.call('RPUSH', key, unpack(fresh, first, math.min(first + 999, #fresh)))
-end
+if #fresh > 0 and not pinSystem and not wholeExchanges then
+  -- 2. ractogateway's rule: push, then keep the newest `window` elements; the oldest are dropped first.
+  push('RPUSH', fresh, 1, #fresh)
+  redis.call('LTRIM', key, -window, -1)
+elseif #fresh > 0 then
+  -- 2. The other rules: read what is needed and decide, then write.
+  -- New system messages go to the head run at once; the others are appended to the counted part (the body).
+  local newPins, newBody = {}, {}
+  for _, element in ipairs(fresh) do
+    if pinSystem and kindOf(element) == 'pin' then newPins[#newPins + 1] = element else newBody[#newBody + 1] = element end
+  end
 
--- 3. Trim. Nothing to do while the whole list fits: pinned messages only make the counted part smaller.
-if length > window then
-  if not pinSystem and not wholeExchanges then
-    -- ractogateway's rule: keep the newest `window` elements; the oldest are dropped first.
-    redis.call('LTRIM', key, -window, -1)
+  local n0 = stored and #stored or redis.call('LLEN', key)
+  if n0 + #fresh <= window and #newPins == 0 then
+    -- Everything fits and the head run does not change: just push.
+    push('RPUSH', newBody, 1, #newBody)
   else
-    -- Elements are read from the head lazily, a few at a time: reading a 40-element list into Lua costs about four times
-    -- the rest of the script, and whole-exchange trimming usually needs only the first few.
-    local n = length
-    local elements, kinds, fetched = {}, {}, 0
-    local function kindAt(i)
-      while i > fetched do
-        local chunk = redis.call('LRANGE', key, fetched, math.max(i, fetched + 4) - 1)
-        if #chunk == 0 then return nil end
+    -- Stored elements, read from the head lazily in growing chunks (already all read when an id was looked up):
+    -- copying a whole 40-element list into Lua costs several times the rest of the script.
+    local cache, cached = stored or {}, stored and n0 or 0
+    local function at(i) -- 0-based list index, i < n0
+      if i >= cached then
+        local chunk = redis.call('LRANGE', key, cached, math.max(i, cached + math.max(4, cached) - 1))
         for _, element in ipairs(chunk) do
-          fetched = fetched + 1
-          elements[fetched] = element
-          kinds[fetched] = kindOf(element)
+          cached = cached + 1
+          cache[cached] = element
         end
       end
-      return kinds[i]
+      return cache[i + 1]
     end
 
-    -- Only pinned messages make the counted part smaller than the list, and finding them needs every element.
-    local counted = n
+    -- The head run: the pinned system messages at the head of the list.
+    local h0 = 0
     if pinSystem then
-      kindAt(n)
-      for i = 1, n do
-        if kinds[i] == 'pin' then counted = counted - 1 end
+      while h0 < n0 and kindOf(at(h0)) == 'pin' do h0 = h0 + 1 end
+    end
+
+    -- The body: stored elements after the head run, then the new counted messages; j is 1-based.
+    local m0 = n0 - h0
+    local m = m0 + #newBody
+    local kinds = {}
+    local function bodyAt(j)
+      if j <= m0 then return at(h0 + j - 1) end
+      return newBody[j - m0]
+    end
+    local function kindAt(j)
+      local kind = kinds[j]
+      if kind == nil then
+        kind = kindOf(bodyAt(j))
+        kinds[j] = kind
       end
+      return kind
     end
 
-    local function nextCounted(i)
-      while i <= n and kindAt(i) == 'pin' do i = i + 1 end
-      return i
+    -- A system message in the body (written by an earlier version) is not counted once met: it joins the head run.
+    local function nextCounted(j)
+      while j <= m and kindAt(j) == 'pin' do j = j + 1 end
+      return j
     end
 
-    -- The index after the unit that starts at i: the oldest unit is dropped as a whole.
-    local function unitEnd(i)
-      if wholeExchanges and kindAt(i) == 'user' then
+    -- The index after the unit that starts at j: the oldest unit is dropped as a whole.
+    local function unitEnd(j)
+      if wholeExchanges and kindAt(j) == 'user' then
         -- a user message and its answers, up to the next user message (if there is none, just the message)
-        for j = i + 1, n do
-          if kindAt(j) == 'user' then return j end
+        for k = j + 1, m do
+          if kindAt(k) == 'user' then return k end
         end
-      elseif wholeExchanges and kindAt(i) == 'calls' then
+      elseif wholeExchanges and kindAt(j) == 'calls' then
         -- an assistant's tool calls and the tool results that follow them
-        local j = i + 1
-        while j <= n and (kindAt(j) == 'tool' or kindAt(j) == 'pin') do j = j + 1 end
-        return j
+        local k = j + 1
+        while k <= m and (kindAt(k) == 'tool' or kindAt(k) == 'pin') do k = k + 1 end
+        return k
       end
-      return i + 1
+      return j + 1
     end
 
-    local excess = counted - window
-    local cut = nextCounted(1)
-    while excess > 0 and cut <= n do
-      local stop = unitEnd(cut)
-      for j = cut, stop - 1 do
-        if kindAt(j) ~= 'pin' then excess = excess - 1 end
+    -- 3. Trim while the list is longer than the window (the head run counts here, as it always has: it decides when
+    -- to trim, not how much), dropping the oldest units of the body until the body fits the window.
+    local headCount = math.min(h0 + #newPins, maxPinned)
+    local cut = 1
+    if headCount + m > window then
+      cut = nextCounted(1)
+      while cut <= m and m - (cut - 1) > window do
+        cut = nextCounted(unitEnd(cut))
       end
-      cut = nextCounted(stop)
-    end
-    -- Never start with a tool result whose call was trimmed.
-    while wholeExchanges and cut <= n and kindAt(cut) == 'tool' do
-      cut = nextCounted(cut + 1)
+      -- Never start with a tool result whose call was trimmed.
+      while wholeExchanges and cut <= m and kindAt(cut) == 'tool' do
+        cut = nextCounted(cut + 1)
+      end
     end
 
-    -- Drop everything before `cut`, then put back the pinned messages that were there, in order.
-    local pinned = {}
-    for j = cut - 1, 1, -1 do
-      if kinds[j] == 'pin' then pinned[#pinned + 1] = elements[j] end
+    -- The new head run, oldest first: the stored one, system messages met in the dropped part, the new ones. Past
+    -- MaxPinnedMessages, the oldest after the first go: the original system prompt stays.
+    local pins = {}
+    for i = 1, h0 do pins[i] = cache[i] end
+    for j = 1, cut - 1 do
+      if kindAt(j) == 'pin' then pins[#pins + 1] = bodyAt(j) end
     end
-    redis.call('LTRIM', key, cut - 1, -1)
-    if #pinned > 0 then redis.call('LPUSH', key, unpack(pinned)) end
+    for _, element in ipairs(newPins) do pins[#pins + 1] = element end
+    if #pins > maxPinned then
+      local bounded = { pins[1] }
+      for i = #pins - maxPinned + 2, #pins do bounded[#bounded + 1] = pins[i] end
+      pins = bounded
+    end
+
+    -- 4. Write: drop the head run and the trimmed part of the stored body, push the kept new messages, put the head
+    -- run back in front (LPUSH of the reversed run keeps it oldest first).
+    -- (When nothing is dropped and the head run is unchanged, the new messages are just pushed.)
+    if cut == 1 and #newPins == 0 and #pins == h0 then
+      push('RPUSH', newBody, 1, #newBody)
+    else
+      local drop = h0 + math.min(cut - 1, m0)
+      if drop > 0 then redis.call('LTRIM', key, drop, -1) end
+      push('RPUSH', newBody, math.max(cut - m0, 1), #newBody)
+      local reversed = {}
+      for i = #pins, 1, -1 do reversed[#reversed + 1] = pins[i] end
+      push('LPUSH', reversed, 1, #reversed)
+    end
   end
 end
 
--- 4. PEXPIRE, not EXPIRE: 1.5 s stays 1.5 s (the seed's int() truncation made 0.5 s delete the list).
+-- 5. PEXPIRE, not EXPIRE: 1.5 s stays 1.5 s (the seed's int() truncation made 0.5 s delete the list).
 if ttl > 0 then
   redis.call('PEXPIRE', key, ttl)
 end
