@@ -102,12 +102,12 @@ elseif #fresh > 0 then
     -- Everything fits and the head run does not change: just push.
     push('RPUSH', newBody, 1, #newBody)
   else
-    -- Stored elements, read from the head lazily in growing chunks (already all read when an id was looked up):
-    -- copying a whole 40-element list into Lua costs several times the rest of the script.
+    -- Stored elements, read from the head lazily in growing chunks (already all read when an id was looked up): each
+    -- element copied into Lua costs about as much as a whole LTRIM, so only those looked at are read.
     local cache, cached = stored or {}, stored and n0 or 0
     local function at(i) -- 0-based list index, i < n0
       if i >= cached then
-        local chunk = redis.call('LRANGE', key, cached, math.max(i, cached + math.max(4, cached) - 1))
+        local chunk = redis.call('LRANGE', key, cached, math.max(i, cached + math.max(2, cached) - 1))
         for _, element in ipairs(chunk) do
           cached = cached + 1
           cache[cached] = element
@@ -139,12 +139,6 @@ elseif #fresh > 0 then
       return kind
     end
 
-    -- A system message in the body (written by an earlier version) is not counted once met: it joins the head run.
-    local function nextCounted(j)
-      while j <= m and kindAt(j) == 'pin' do j = j + 1 end
-      return j
-    end
-
     -- The index after the unit that starts at j: the oldest unit is dropped as a whole.
     local function unitEnd(j)
       if wholeExchanges and kindAt(j) == 'user' then
@@ -164,15 +158,16 @@ elseif #fresh > 0 then
     -- 3. Trim while the list is longer than the window (the head run counts here, as it always has: it decides when
     -- to trim, not how much), dropping the oldest units of the body until the body fits the window.
     local headCount = math.min(h0 + #newPins, maxPinned)
+    -- A system message met in the body (left there by an earlier version) leaves it and joins the head run; one that
+    -- ends up first in the kept body is at the head run's end already. Elements after the cut are not read.
     local cut = 1
     if headCount + m > window then
-      cut = nextCounted(1)
       while cut <= m and m - (cut - 1) > window do
-        cut = nextCounted(unitEnd(cut))
+        if kindAt(cut) == 'pin' then cut = cut + 1 else cut = unitEnd(cut) end
       end
-      -- Never start with a tool result whose call was trimmed.
-      while wholeExchanges and cut <= m and kindAt(cut) == 'tool' do
-        cut = nextCounted(cut + 1)
+      -- Never start with a tool result whose call was trimmed (nor with one behind a system message).
+      while wholeExchanges and cut <= m and (kindAt(cut) == 'tool' or kindAt(cut) == 'pin') do
+        cut = cut + 1
       end
     end
 
