@@ -34,18 +34,25 @@ local CHUNK = 1000 -- elements per RPUSH/LPUSH: far below Lua's unpack limit
 
 -- The kind of an element, from its first field without a JSON parser: ours start '{"role":"', Python's
 -- json.dumps '{"role": "'. 'pin' (kept, not counted), 'user', 'calls' (assistant with tool calls), 'tool', 'other'.
--- Plain comparisons instead of patterns: this runs for every element a trimming append looks at.
+-- One anchored find and at most one short string per element: this runs for every element a trimming append looks at.
+local U, T, S, A = string.byte('u'), string.byte('t'), string.byte('s'), string.byte('a')
 local function kindOf(element)
-  local at
-  if string.sub(element, 1, 9) == '{"role":"' then at = 10
-  elseif string.sub(element, 1, 10) == '{"role": "' then at = 11
-  else return 'other' end
-  local role = string.sub(element, at, at + 9)
-  if string.sub(role, 1, 5) == 'user"' then return 'user' end
-  if string.sub(role, 1, 5) == 'tool"' then return 'tool' end
-  if string.sub(role, 1, 7) == 'system"' then return pinSystem and 'pin' or 'other' end
-  if role == 'assistant"' and (string.find(element, '"tool_calls":[', at, true) or string.find(element, '"tool_calls": [', at, true)) then
-    return 'calls'
+  local _, at = string.find(element, '^{"role": ?"')
+  if at == nil then return 'other' end
+  at = at + 1
+  local first = string.byte(element, at)
+  if first == U then
+    if string.sub(element, at, at + 4) == 'user"' then return 'user' end
+  elseif first == T then
+    if string.sub(element, at, at + 4) == 'tool"' then return 'tool' end
+  elseif first == S then
+    if pinSystem and string.sub(element, at, at + 6) == 'system"' then return 'pin' end
+  elseif first == A and wholeExchanges then
+    -- only whole-exchange trimming needs to know about tool calls (the search reads the whole element)
+    if string.sub(element, at, at + 9) == 'assistant"'
+      and (string.find(element, '"tool_calls":[', at, true) or string.find(element, '"tool_calls": [', at, true)) then
+      return 'calls'
+    end
   end
   return 'other'
 end
@@ -92,9 +99,18 @@ if #fresh > 0 and not pinSystem and not wholeExchanges then
 elseif #fresh > 0 then
   -- 2. The other rules: read what is needed and decide, then write.
   -- New system messages go to the head run at once; the others are appended to the counted part (the body).
-  local newPins, newBody = {}, {}
-  for _, element in ipairs(fresh) do
-    if pinSystem and kindOf(element) == 'pin' then newPins[#newPins + 1] = element else newBody[#newBody + 1] = element end
+  local newPins, newBody, newKinds = {}, fresh, {}
+  if pinSystem then
+    newBody = {}
+    for _, element in ipairs(fresh) do
+      local kind = kindOf(element)
+      if kind == 'pin' then
+        newPins[#newPins + 1] = element
+      else
+        newBody[#newBody + 1] = element
+        newKinds[#newBody] = kind
+      end
+    end
   end
 
   local n0 = stored and #stored or redis.call('LLEN', key)
@@ -104,37 +120,50 @@ elseif #fresh > 0 then
   else
     -- Stored elements, read from the head lazily in growing chunks (already all read when an id was looked up): each
     -- element copied into Lua costs about as much as a whole LTRIM, so only those looked at are read.
-    local cache, cached = stored or {}, stored and n0 or 0
+    -- (Tables and closures are few on purpose: each costs time in Lua's allocator and collector.)
+    local cache, cached, listKinds = stored or {}, stored and n0 or 0, {}
     local function at(i) -- 0-based list index, i < n0
       if i >= cached then
         local chunk = redis.call('LRANGE', key, cached, math.max(i, cached + math.max(2, cached) - 1))
-        for _, element in ipairs(chunk) do
-          cached = cached + 1
-          cache[cached] = element
+        if cached == 0 then
+          cache, cached = chunk, #chunk
+        else
+          for _, element in ipairs(chunk) do
+            cached = cached + 1
+            cache[cached] = element
+          end
         end
       end
       return cache[i + 1]
+    end
+    local function kindAtList(i)
+      local kind = listKinds[i + 1]
+      if kind == nil then
+        kind = kindOf(at(i))
+        listKinds[i + 1] = kind
+      end
+      return kind
     end
 
     -- The head run: the pinned system messages at the head of the list.
     local h0 = 0
     if pinSystem then
-      while h0 < n0 and kindOf(at(h0)) == 'pin' do h0 = h0 + 1 end
+      while h0 < n0 and kindAtList(h0) == 'pin' do h0 = h0 + 1 end
     end
 
     -- The body: stored elements after the head run, then the new counted messages; j is 1-based.
     local m0 = n0 - h0
     local m = m0 + #newBody
-    local kinds = {}
     local function bodyAt(j)
       if j <= m0 then return at(h0 + j - 1) end
       return newBody[j - m0]
     end
     local function kindAt(j)
-      local kind = kinds[j]
+      if j <= m0 then return kindAtList(h0 + j - 1) end
+      local kind = newKinds[j - m0]
       if kind == nil then
-        kind = kindOf(bodyAt(j))
-        kinds[j] = kind
+        kind = kindOf(newBody[j - m0])
+        newKinds[j - m0] = kind
       end
       return kind
     end
@@ -194,9 +223,13 @@ elseif #fresh > 0 then
       local drop = h0 + math.min(cut - 1, m0)
       if drop > 0 then redis.call('LTRIM', key, drop, -1) end
       push('RPUSH', newBody, math.max(cut - m0, 1), #newBody)
-      local reversed = {}
-      for i = #pins, 1, -1 do reversed[#reversed + 1] = pins[i] end
-      push('LPUSH', reversed, 1, #reversed)
+      if #pins == 1 then
+        redis.call('LPUSH', key, pins[1])
+      elseif #pins > 1 then
+        local reversed = {}
+        for i = #pins, 1, -1 do reversed[#reversed + 1] = pins[i] end
+        push('LPUSH', reversed, 1, #reversed)
+      end
     end
   end
 end
