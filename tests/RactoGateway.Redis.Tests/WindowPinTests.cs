@@ -68,6 +68,22 @@ public class WindowPinTests
     }
 
     [Theory, AllServers]
+    public async Task One_message_at_a_time_behind_one_pinned_prompt_keeps_the_prompt_and_the_newest_window(string server)
+    {
+        // The script's straight-line path for the steady state (one pin at the head, one message in, one out).
+        await using var bed = await TestBed.CreateAsync(server, c => { c.MaxTurns = 2; c.Window.PinSystemMessages = true; });
+        await bed.Memory.AppendAsync("c", S("prompt"));
+        var sent = new List<ChatMemoryMessage>();
+        for (var i = 0; i < 50; i++)
+        {
+            var message = i % 2 == 0 ? U($"q{i}") : A($"a{i}");
+            sent.Add(message);
+            await bed.Memory.AppendAsync("c", message);
+            Assert.Equal([S("prompt"), .. sent.TakeLast(4)], await bed.Memory.GetHistoryAsync("c"));
+        }
+    }
+
+    [Theory, AllServers]
     public async Task Past_the_bound_the_oldest_pin_after_the_first_goes(string server)
     {
         await using var bed = await TestBed.CreateAsync(server, c =>

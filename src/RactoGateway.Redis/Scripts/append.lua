@@ -114,10 +114,29 @@ elseif #fresh > 0 then
   end
 
   local n0 = stored and #stored or redis.call('LLEN', key)
+  -- The pin rule's steady state, straight-line (no tables, no closures): one pinned message at the head, one counted
+  -- message in, at most one out. It reads and decides what the general path below would, or hands over to it.
+  local function steadyPinned()
+    if not pinSystem or wholeExchanges or stored ~= nil or #newPins > 0 or #newBody ~= 1 or n0 < 2 or n0 > window + 1 then
+      return false
+    end
+    local head = redis.call('LRANGE', key, 0, 1)
+    if kindOf(head[1]) ~= 'pin' or kindOf(head[2]) == 'pin' then return false end
+    if n0 == window + 1 then
+      -- the body is full: its oldest message (head[2]) goes; the pinned one is put back in front
+      redis.call('LTRIM', key, 2, -1)
+      redis.call('RPUSH', key, newBody[1])
+      redis.call('LPUSH', key, head[1])
+    else
+      redis.call('RPUSH', key, newBody[1])
+    end
+    return true
+  end
+
   if n0 + #fresh <= window and #newPins == 0 then
     -- Everything fits and the head run does not change: just push.
     push('RPUSH', newBody, 1, #newBody)
-  else
+  elseif not steadyPinned() then
     -- Stored elements, read from the head lazily in growing chunks (already all read when an id was looked up): each
     -- element copied into Lua costs about as much as a whole LTRIM, so only those looked at are read.
     -- (Tables and closures are few on purpose: each costs time in Lua's allocator and collector.)
