@@ -104,6 +104,11 @@ public sealed class ChatMemoryConfig
             return "ChatMemoryConfig.Window must not be null.";
         }
 
+        if (Window.MaxPinnedMessages < 1)
+        {
+            return $"ChatMemoryConfig.Window.MaxPinnedMessages must be at least 1 (was {Window.MaxPinnedMessages}).";
+        }
+
         if (WaitForReplicas < 0)
         {
             return $"ChatMemoryConfig.WaitForReplicas must be 0 (off) or more (was {WaitForReplicas}).";
@@ -121,7 +126,7 @@ public sealed class ChatMemoryConfig
     internal ChatMemoryConfig Clone()
     {
         var copy = (ChatMemoryConfig)MemberwiseClone();
-        copy.Window = Window is null ? null! : new ChatMemoryWindow { PinSystemMessages = Window.PinSystemMessages, ToolCallAware = Window.ToolCallAware };
+        copy.Window = Window is null ? null! : Window.Clone();
         return copy;
     }
 

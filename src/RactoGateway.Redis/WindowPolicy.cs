@@ -18,10 +18,16 @@ internal static class WindowPolicy
     /// <summary>
     /// The newest messages whose tokens fit <paramref name="maxTokens"/>, dropping the oldest units first, as trimming
     /// drops them, except that an assistant's tool calls and their results are always one unit. Pinned system messages are
-    /// always kept, and their tokens are counted first.
+    /// always kept, and their tokens are counted first; past <see cref="ChatMemoryWindow.MaxPinnedMessages"/> (a list
+    /// written by an earlier version), the oldest after the first are left out, as the next trimming append would drop them.
     /// </summary>
     public static List<ChatMemoryMessage> FitToBudget(List<ChatMemoryMessage> messages, int maxTokens, IChatTokenCounter counter, ChatMemoryWindow window)
     {
+        if (window.PinSystemMessages)
+        {
+            messages = BoundPins(messages, window.MaxPinnedMessages);
+        }
+
         var n = messages.Count;
         var kinds = new Kind[n];
         var tokens = new int[n];
@@ -64,6 +70,39 @@ internal static class WindowPolicy
         }
 
         return kept;
+    }
+
+    /// <summary>Leaves out the oldest pinned messages after the first while there are more than <paramref name="max"/>.</summary>
+    private static List<ChatMemoryMessage> BoundPins(List<ChatMemoryMessage> messages, int max)
+    {
+        var pinned = 0;
+        foreach (var m in messages)
+        {
+            pinned += m.Role == ChatRoles.System ? 1 : 0;
+        }
+
+        if (pinned <= max)
+        {
+            return messages;
+        }
+
+        var bounded = new List<ChatMemoryMessage>(messages.Count);
+        var seen = 0;
+        foreach (var m in messages)
+        {
+            if (m.Role == ChatRoles.System)
+            {
+                seen++;
+                if (seen > 1 && seen <= pinned - max + 1)
+                {
+                    continue;
+                }
+            }
+
+            bounded.Add(m);
+        }
+
+        return bounded;
     }
 
     private static Kind KindOf(ChatMemoryMessage m, ChatMemoryWindow window) => m.Role switch

@@ -2,13 +2,23 @@ namespace RactoGateway.Redis.Tests;
 
 /// <summary>
 /// An in-memory model of a conversation under the window rules, written independently of the library: the stored
-/// list is partitioned into units up front, then whole units are dropped from the oldest end.
+/// list is partitioned into units up front, then whole units are dropped from the oldest end. Under
+/// <see cref="ChatMemoryWindow.PinSystemMessages"/> the pinned system messages are a run at the head of the list, oldest
+/// first (a new one joins the end of that run at once), at most <see cref="ChatMemoryWindow.MaxPinnedMessages"/> of them
+/// (past that, the oldest after the first goes); the counted messages follow in order.
 /// </summary>
 public sealed class WindowModel(int maxTurns, ChatMemoryWindow rule)
 {
-    public List<ChatMemoryMessage> Stored { get; } = [];
+    private readonly List<ChatMemoryMessage> _pinned = [];
+    private readonly List<ChatMemoryMessage> _counted = [];
 
-    public void Clear() => Stored.Clear();
+    public IReadOnlyList<ChatMemoryMessage> Stored => [.. _pinned, .. _counted];
+
+    public void Clear()
+    {
+        _pinned.Clear();
+        _counted.Clear();
+    }
 
     public void Append(IReadOnlyList<ChatMemoryMessage> batch)
     {
@@ -21,11 +31,17 @@ public sealed class WindowModel(int maxTurns, ChatMemoryWindow rule)
                 continue;
             }
 
-            Stored.Add(message);
+            (Pinned(message) ? _pinned : _counted).Add(message);
             added++;
         }
 
-        if (added > 0 && Stored.Count > maxTurns * 2)
+        while (_pinned.Count > rule.MaxPinnedMessages)
+        {
+            _pinned.RemoveAt(1);
+        }
+
+        // The whole list's length decides when to trim (pins included); the counted messages decide how much.
+        if (added > 0 && _pinned.Count + _counted.Count > maxTurns * 2)
         {
             Trim();
         }
@@ -38,27 +54,26 @@ public sealed class WindowModel(int maxTurns, ChatMemoryWindow rule)
         var window = maxTurns * 2;
         if (rule.IsSeedRule)
         {
-            Stored.RemoveRange(0, Stored.Count - window);
+            _counted.RemoveRange(0, _counted.Count - window);
             return;
         }
 
-        var counted = Stored.Where(m => !Pinned(m)).ToList();
-        var units = Units(counted);
-        var dropped = new HashSet<ChatMemoryMessage>(ReferenceEqualityComparer.Instance);
-        var remaining = counted.Count;
+        var units = Units(_counted);
+        var dropped = 0;
+        var remaining = _counted.Count;
         var u = 0;
         for (; u < units.Count && remaining > window; u++)
         {
-            units[u].ForEach(m => dropped.Add(m));
+            dropped += units[u].Count;
             remaining -= units[u].Count;
         }
 
         for (; rule.ToolCallAware && u < units.Count && units[u][0].Role == "tool"; u++)
         {
-            units[u].ForEach(m => dropped.Add(m));
+            dropped += units[u].Count;
         }
 
-        Stored.RemoveAll(dropped.Contains);
+        _counted.RemoveRange(0, dropped);
     }
 
     /// <summary>Whole exchanges (a user message up to the next one) where a later user message closes them; elsewhere

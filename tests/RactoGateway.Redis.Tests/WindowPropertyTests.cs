@@ -41,10 +41,12 @@ public class WindowPropertyTests
     {
         var random = new Random(seed);
         var maxTurns = random.Next(1, 4);
+        var maxPinned = random.Next(1, 5); // small, so that sequences reach the bound
         await using var bed = await TestBed.CreateAsync(server, c =>
         {
             c.MaxTurns = maxTurns;
             c.Window.PinSystemMessages = pinSystem;
+            c.Window.MaxPinnedMessages = maxPinned;
             c.Window.ToolCallAware = toolCallAware;
         });
         var model = new WindowModel(maxTurns, bed.Config.Window);
@@ -81,7 +83,7 @@ public class WindowPropertyTests
             var stored = await bed.Memory.GetHistoryAsync("c");
             if (!stored.SequenceEqual(model.Stored))
             {
-                Assert.Fail($"seed {seed} (replay with CHATMEM_SEED={seed}), maxTurns {maxTurns}, after:\n  {string.Join("\n  ", log)}\n" +
+                Assert.Fail($"seed {seed} (replay with CHATMEM_SEED={seed}), maxTurns {maxTurns}, maxPinned {maxPinned}, after:\n  {string.Join("\n  ", log)}\n" +
                     $"stored: {string.Join(" ", stored.Select(Show))}\nmodel:  {string.Join(" ", model.Stored.Select(Show))}");
             }
         }

@@ -41,12 +41,24 @@ public class WindowTests
     }
 
     [Theory, AllServers]
-    public async Task Pinned_system_messages_keep_their_places_between_kept_messages(string server)
+    public async Task Pinned_system_messages_form_a_run_at_the_head_oldest_first(string server)
     {
         await using var bed = await TestBed.CreateAsync(server, c => { c.MaxTurns = 2; c.Window.PinSystemMessages = true; });
         await bed.Memory.AppendManyAsync("c", [S("s1"), U("q1"), A("a1"), S("s2"), U("q2"), A("a2"), U("q3"), S("s3"), A("a3")]);
 
-        Assert.Equal([S("s1"), S("s2"), U("q2"), A("a2"), U("q3"), S("s3"), A("a3")], await bed.Memory.GetHistoryAsync("c"));
+        Assert.Equal([S("s1"), S("s2"), S("s3"), U("q2"), A("a2"), U("q3"), A("a3")], await bed.Memory.GetHistoryAsync("c"));
+    }
+
+    [Theory, AllServers]
+    public async Task A_pinned_system_message_appended_mid_conversation_moves_to_the_head_at_once(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server, c => { c.MaxTurns = 5; c.Window.PinSystemMessages = true; });
+        await bed.Memory.AppendManyAsync("c", [S("s1"), U("q1"), A("a1")]);
+
+        await bed.Memory.AppendAsync("c", S("s2"));    // nothing is trimmed: the window holds 10
+        await bed.Memory.AppendAsync("c", U("q2"));
+
+        Assert.Equal([S("s1"), S("s2"), U("q1"), A("a1"), U("q2")], await bed.Memory.GetHistoryAsync("c"));
     }
 
     [Theory, AllServers]

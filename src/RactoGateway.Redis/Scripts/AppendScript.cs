@@ -1,3 +1,4 @@
+using System.Globalization;
 using RactoGateway.Redis.Wire;
 using StackExchange.Redis;
 
@@ -29,9 +30,9 @@ internal sealed class AppendScript
         _waitMilliseconds = (long)Math.Ceiling(config.WaitForReplicasTimeout.TotalMilliseconds);
     }
 
-    /// <summary>The rule argument: "s" pins system messages, "t" trims whole exchanges.</summary>
+    /// <summary>The rule argument: "s" and MaxPinnedMessages (e.g. "s32") pins system messages, "t" trims whole exchanges.</summary>
     public static string Rule(ChatMemoryWindow window) =>
-        (window.PinSystemMessages ? "s" : "") + (window.ToolCallAware ? "t" : "");
+        (window.PinSystemMessages ? string.Create(CultureInfo.InvariantCulture, $"s{window.MaxPinnedMessages}") : "") + (window.ToolCallAware ? "t" : "");
 
     /// <summary>The expiry argument: milliseconds (never truncated to seconds), 0 for none.</summary>
     public static long TtlMilliseconds(TimeSpan? ttl) => ttl is { } t ? (long)t.TotalMilliseconds : 0L;

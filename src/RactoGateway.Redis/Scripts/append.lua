@@ -3,11 +3,22 @@
 -- script without interleaving other commands, so concurrent writers (many replicas) never split a batch or leave
 -- more than the window, and the script touches only KEYS[1], so it is valid on Redis Cluster.
 --
+-- Redis does not roll back a script that fails half way, so this one reads and computes everything first and only
+-- then writes, with commands that cannot fail on a list (LTRIM, RPUSH, LPUSH, PEXPIRE); every unpack is chunked
+-- (Lua 5.1 has about 8,000 stack slots for one).
+--
+-- Layout under PinSystemMessages: the pinned system messages are a run at the head of the list, oldest first, at
+-- most MaxPinnedMessages of them; the counted messages follow in order. It is one list of unchanged JSON elements,
+-- so Python's LRANGE 0 -1 + json.loads still reads it. A trimming append reads only the head run and the few
+-- elements it drops, never the whole list. Lists written by earlier versions may hold system messages anywhere: such
+-- a message counts like the others until trimming reaches it, and then it joins the head run instead of being dropped.
+--
 -- KEYS[1]   the conversation list: "{KeyPrefix}:{conversationId}"
 -- ARGV[1]   window: how many messages to keep (MaxTurns * 2); pinned system messages are not counted
 -- ARGV[2]   expiry in milliseconds, or 0 for none
--- ARGV[3]   window rule: "" (ractogateway's: count everything), with "s" to pin system messages,
---           with "t" to trim whole exchanges (tool calls with their results, user messages with their answers)
+-- ARGV[3]   window rule: "" (ractogateway's: count everything), with "s" to pin system messages (followed by
+--           MaxPinnedMessages in digits, 32 when absent), with "t" to trim whole exchanges (tool calls with their
+--           results, user messages with their answers); e.g. "s32t"
 -- ARGV[4..] pairs: an id marker (',"id":"..."' exactly as encoded, or "" when the message has no id), then the
 --           encoded message (one JSON object whose first field is "role", and "id" right after it when present)
 -- Returns   the number of messages stored (duplicates are not)
@@ -18,21 +29,30 @@ local window = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local pinSystem = string.find(ARGV[3], 's', 1, true) ~= nil
 local wholeExchanges = string.find(ARGV[3], 't', 1, true) ~= nil
+local maxPinned = tonumber(string.match(ARGV[3], '%d+') or '32')
+local CHUNK = 1000 -- elements per RPUSH/LPUSH: far below Lua's unpack limit
 
 -- The kind of an element, from its first field without a JSON parser: ours start '{"role":"', Python's
 -- json.dumps '{"role": "'. 'pin' (kept, not counted), 'user', 'calls' (assistant with tool calls), 'tool', 'other'.
--- Plain comparisons instead of patterns: this runs for every element on every trimming append.
+-- One anchored find and at most one short string per element: this runs for every element a trimming append looks at.
+local U, T, S, A = string.byte('u'), string.byte('t'), string.byte('s'), string.byte('a')
 local function kindOf(element)
-  local at
-  if string.sub(element, 1, 9) == '{"role":"' then at = 10
-  elseif string.sub(element, 1, 10) == '{"role": "' then at = 11
-  else return 'other' end
-  local role = string.sub(element, at, at + 9)
-  if string.sub(role, 1, 5) == 'user"' then return 'user' end
-  if string.sub(role, 1, 5) == 'tool"' then return 'tool' end
-  if string.sub(role, 1, 7) == 'system"' then return pinSystem and 'pin' or 'other' end
-  if role == 'assistant"' and (string.find(element, '"tool_calls":[', at, true) or string.find(element, '"tool_calls": [', at, true)) then
-    return 'calls'
+  local _, at = string.find(element, '^{"role": ?"')
+  if at == nil then return 'other' end
+  at = at + 1
+  local first = string.byte(element, at)
+  if first == U then
+    if string.sub(element, at, at + 4) == 'user"' then return 'user' end
+  elseif first == T then
+    if string.sub(element, at, at + 4) == 'tool"' then return 'tool' end
+  elseif first == S then
+    if pinSystem and string.sub(element, at, at + 6) == 'system"' then return 'pin' end
+  elseif first == A and wholeExchanges then
+    -- only whole-exchange trimming needs to know about tool calls (the search reads the whole element)
+    if string.sub(element, at, at + 9) == 'assistant"'
+      and (string.find(element, '"tool_calls":[', at, true) or string.find(element, '"tool_calls": [', at, true)) then
+      return 'calls'
+    end
   end
   return 'other'
 end
@@ -43,7 +63,15 @@ local function hasId(element, marker)
   return roleEnd ~= nil and string.sub(element, roleEnd + 1, roleEnd + #marker) == marker
 end
 
--- 1. Retry safety: a message whose id is already in the window (or earlier in this batch) is not stored again.
+-- command(key, list[first..last]) in chunks. The only writes, apart from LTRIM and PEXPIRE.
+local function push(command, list, first, last)
+  for i = first, last, CHUNK do
+    redis.call(command, key, unpack(list, i, math.min(i + CHUNK - 1, last)))
+  end
+end
+
+-- 1. Retry safety: a message whose id is already in the list (or earlier in this batch) is not stored again. The
+-- list is bounded (window + MaxPinnedMessages under the pin rule), so reading it whole here is bounded too.
 local stored = nil
 local fresh = {}
 local batchIds = {}
@@ -64,90 +92,168 @@ for i = 4, #ARGV, 2 do
   if not duplicate then fresh[#fresh + 1] = element end
 end
 
--- 2. Push, in chunks so that a large batch never exceeds Lua's stack for unpack. Nothing new: nothing to trim.
-local length = 0
-for first = 1, #fresh, 1000 do
-  length = redis.call('RPUSH', key, unpack(fresh, first, math.min(first + 999, #fresh)))
-end
+if #fresh > 0 and not pinSystem and not wholeExchanges then
+  -- 2. ractogateway's rule: push, then keep the newest `window` elements; the oldest are dropped first.
+  push('RPUSH', fresh, 1, #fresh)
+  redis.call('LTRIM', key, -window, -1)
+elseif #fresh > 0 then
+  -- 2. The other rules: read what is needed and decide, then write.
+  -- New system messages go to the head run at once; the others are appended to the counted part (the body).
+  local newPins, newBody, newKinds = {}, fresh, {}
+  if pinSystem then
+    newBody = {}
+    for _, element in ipairs(fresh) do
+      local kind = kindOf(element)
+      if kind == 'pin' then
+        newPins[#newPins + 1] = element
+      else
+        newBody[#newBody + 1] = element
+        newKinds[#newBody] = kind
+      end
+    end
+  end
 
--- 3. Trim. Nothing to do while the whole list fits: pinned messages only make the counted part smaller.
-if length > window then
-  if not pinSystem and not wholeExchanges then
-    -- ractogateway's rule: keep the newest `window` elements; the oldest are dropped first.
-    redis.call('LTRIM', key, -window, -1)
-  else
-    -- Elements are read from the head lazily, a few at a time: reading a 40-element list into Lua costs about four times
-    -- the rest of the script, and whole-exchange trimming usually needs only the first few.
-    local n = length
-    local elements, kinds, fetched = {}, {}, 0
-    local function kindAt(i)
-      while i > fetched do
-        local chunk = redis.call('LRANGE', key, fetched, math.max(i, fetched + 4) - 1)
-        if #chunk == 0 then return nil end
-        for _, element in ipairs(chunk) do
-          fetched = fetched + 1
-          elements[fetched] = element
-          kinds[fetched] = kindOf(element)
+  local n0 = stored and #stored or redis.call('LLEN', key)
+  -- The pin rule's steady state, straight-line (no tables, no closures): one pinned message at the head, one counted
+  -- message in, at most one out. It reads and decides what the general path below would, or hands over to it.
+  local function steadyPinned()
+    if not pinSystem or wholeExchanges or stored ~= nil or #newPins > 0 or #newBody ~= 1 or n0 < 2 or n0 > window + 1 then
+      return false
+    end
+    local head = redis.call('LRANGE', key, 0, 1)
+    if kindOf(head[1]) ~= 'pin' or kindOf(head[2]) == 'pin' then return false end
+    if n0 == window + 1 then
+      -- the body is full: its oldest message (head[2]) goes; the pinned one is put back in front
+      redis.call('LTRIM', key, 2, -1)
+      redis.call('RPUSH', key, newBody[1])
+      redis.call('LPUSH', key, head[1])
+    else
+      redis.call('RPUSH', key, newBody[1])
+    end
+    return true
+  end
+
+  if n0 + #fresh <= window and #newPins == 0 then
+    -- Everything fits and the head run does not change: just push.
+    push('RPUSH', newBody, 1, #newBody)
+  elseif not steadyPinned() then
+    -- Stored elements, read from the head lazily in growing chunks (already all read when an id was looked up): each
+    -- element copied into Lua costs about as much as a whole LTRIM, so only those looked at are read.
+    -- (Tables and closures are few on purpose: each costs time in Lua's allocator and collector.)
+    local cache, cached, listKinds = stored or {}, stored and n0 or 0, {}
+    local function at(i) -- 0-based list index, i < n0
+      if i >= cached then
+        local chunk = redis.call('LRANGE', key, cached, math.max(i, cached + math.max(2, cached) - 1))
+        if cached == 0 then
+          cache, cached = chunk, #chunk
+        else
+          for _, element in ipairs(chunk) do
+            cached = cached + 1
+            cache[cached] = element
+          end
         end
       end
-      return kinds[i]
+      return cache[i + 1]
+    end
+    local function kindAtList(i)
+      local kind = listKinds[i + 1]
+      if kind == nil then
+        kind = kindOf(at(i))
+        listKinds[i + 1] = kind
+      end
+      return kind
     end
 
-    -- Only pinned messages make the counted part smaller than the list, and finding them needs every element.
-    local counted = n
+    -- The head run: the pinned system messages at the head of the list.
+    local h0 = 0
     if pinSystem then
-      kindAt(n)
-      for i = 1, n do
-        if kinds[i] == 'pin' then counted = counted - 1 end
+      while h0 < n0 and kindAtList(h0) == 'pin' do h0 = h0 + 1 end
+    end
+
+    -- The body: stored elements after the head run, then the new counted messages; j is 1-based.
+    local m0 = n0 - h0
+    local m = m0 + #newBody
+    local function bodyAt(j)
+      if j <= m0 then return at(h0 + j - 1) end
+      return newBody[j - m0]
+    end
+    local function kindAt(j)
+      if j <= m0 then return kindAtList(h0 + j - 1) end
+      local kind = newKinds[j - m0]
+      if kind == nil then
+        kind = kindOf(newBody[j - m0])
+        newKinds[j - m0] = kind
       end
+      return kind
     end
 
-    local function nextCounted(i)
-      while i <= n and kindAt(i) == 'pin' do i = i + 1 end
-      return i
-    end
-
-    -- The index after the unit that starts at i: the oldest unit is dropped as a whole.
-    local function unitEnd(i)
-      if wholeExchanges and kindAt(i) == 'user' then
+    -- The index after the unit that starts at j: the oldest unit is dropped as a whole.
+    local function unitEnd(j)
+      if wholeExchanges and kindAt(j) == 'user' then
         -- a user message and its answers, up to the next user message (if there is none, just the message)
-        for j = i + 1, n do
-          if kindAt(j) == 'user' then return j end
+        for k = j + 1, m do
+          if kindAt(k) == 'user' then return k end
         end
-      elseif wholeExchanges and kindAt(i) == 'calls' then
+      elseif wholeExchanges and kindAt(j) == 'calls' then
         -- an assistant's tool calls and the tool results that follow them
-        local j = i + 1
-        while j <= n and (kindAt(j) == 'tool' or kindAt(j) == 'pin') do j = j + 1 end
-        return j
+        local k = j + 1
+        while k <= m and (kindAt(k) == 'tool' or kindAt(k) == 'pin') do k = k + 1 end
+        return k
       end
-      return i + 1
+      return j + 1
     end
 
-    local excess = counted - window
-    local cut = nextCounted(1)
-    while excess > 0 and cut <= n do
-      local stop = unitEnd(cut)
-      for j = cut, stop - 1 do
-        if kindAt(j) ~= 'pin' then excess = excess - 1 end
+    -- 3. Trim while the list is longer than the window (the head run counts here, as it always has: it decides when
+    -- to trim, not how much), dropping the oldest units of the body until the body fits the window.
+    local headCount = math.min(h0 + #newPins, maxPinned)
+    -- A system message met in the body (left there by an earlier version) leaves it and joins the head run; one that
+    -- ends up first in the kept body is at the head run's end already. Elements after the cut are not read.
+    local cut = 1
+    if headCount + m > window then
+      while cut <= m and m - (cut - 1) > window do
+        if kindAt(cut) == 'pin' then cut = cut + 1 else cut = unitEnd(cut) end
       end
-      cut = nextCounted(stop)
-    end
-    -- Never start with a tool result whose call was trimmed.
-    while wholeExchanges and cut <= n and kindAt(cut) == 'tool' do
-      cut = nextCounted(cut + 1)
+      -- Never start with a tool result whose call was trimmed (nor with one behind a system message).
+      while wholeExchanges and cut <= m and (kindAt(cut) == 'tool' or kindAt(cut) == 'pin') do
+        cut = cut + 1
+      end
     end
 
-    -- Drop everything before `cut`, then put back the pinned messages that were there, in order.
-    local pinned = {}
-    for j = cut - 1, 1, -1 do
-      if kinds[j] == 'pin' then pinned[#pinned + 1] = elements[j] end
+    -- The new head run, oldest first: the stored one, system messages met in the dropped part, the new ones. Past
+    -- MaxPinnedMessages, the oldest after the first go: the original system prompt stays.
+    local pins = {}
+    for i = 1, h0 do pins[i] = cache[i] end
+    for j = 1, cut - 1 do
+      if kindAt(j) == 'pin' then pins[#pins + 1] = bodyAt(j) end
     end
-    redis.call('LTRIM', key, cut - 1, -1)
-    if #pinned > 0 then redis.call('LPUSH', key, unpack(pinned)) end
+    for _, element in ipairs(newPins) do pins[#pins + 1] = element end
+    if #pins > maxPinned then
+      local bounded = { pins[1] }
+      for i = #pins - maxPinned + 2, #pins do bounded[#bounded + 1] = pins[i] end
+      pins = bounded
+    end
+
+    -- 4. Write: drop the head run and the trimmed part of the stored body, push the kept new messages, put the head
+    -- run back in front (LPUSH of the reversed run keeps it oldest first).
+    -- (When nothing is dropped and the head run is unchanged, the new messages are just pushed.)
+    if cut == 1 and #newPins == 0 and #pins == h0 then
+      push('RPUSH', newBody, 1, #newBody)
+    else
+      local drop = h0 + math.min(cut - 1, m0)
+      if drop > 0 then redis.call('LTRIM', key, drop, -1) end
+      push('RPUSH', newBody, math.max(cut - m0, 1), #newBody)
+      if #pins == 1 then
+        redis.call('LPUSH', key, pins[1])
+      elseif #pins > 1 then
+        local reversed = {}
+        for i = #pins, 1, -1 do reversed[#reversed + 1] = pins[i] end
+        push('LPUSH', reversed, 1, #reversed)
+      end
+    end
   end
 end
 
--- 4. PEXPIRE, not EXPIRE: 1.5 s stays 1.5 s (the seed's int() truncation made 0.5 s delete the list).
+-- 5. PEXPIRE, not EXPIRE: 1.5 s stays 1.5 s (the seed's int() truncation made 0.5 s delete the list).
 if ttl > 0 then
   redis.call('PEXPIRE', key, ttl)
 end
