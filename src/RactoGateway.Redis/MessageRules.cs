@@ -9,12 +9,18 @@ namespace RactoGateway.Redis;
 /// </summary>
 internal sealed class MessageRules(ChatMemoryConfig config)
 {
+    private Rule[]? _rules;
+
     public ChatMemoryMessage Plain(string role, string content)
     {
-        CheckRole(role, nameof(role));
+        ArgumentException.ThrowIfNullOrEmpty(role);
         ArgumentNullException.ThrowIfNull(content);
         var message = new ChatMemoryMessage(role, content);
-        CheckSize(message, nameof(content));
+        if (Broken(message) is { } rule)
+        {
+            throw new ArgumentException(rule.Api(message), rule.AboutText ? nameof(content) : nameof(role));
+        }
+
         return message;
     }
 
@@ -51,56 +57,61 @@ internal sealed class MessageRules(ChatMemoryConfig config)
     public ChatMemoryMessage Checked(ChatMemoryMessage message, string paramName)
     {
         ArgumentNullException.ThrowIfNull(message, paramName);
-        CheckRole(message.Role, paramName);
-        string? error = message switch
+        ArgumentNullException.ThrowIfNull(message.Role, paramName);
+        if (Broken(message) is { } rule)
         {
-            { Content: null } => "Content must not be null.",
-            { MessageId: "" } => "MessageId must be null or non-empty.",
-            { ToolCalls: not null, Role: not ChatRoles.Assistant } => "Only an 'assistant' message can carry ToolCalls.",
-            { ToolCallId: not null, Role: not ChatRoles.Tool } => "Only a 'tool' message can carry a ToolCallId.",
-            { ToolCallId: "" } => "ToolCallId must be null or non-empty.",
-            _ when message.ToolCalls?.Any(c => c is null || string.IsNullOrEmpty(c.Id) || string.IsNullOrEmpty(c.Name) || c.Arguments is null) == true
-                => "Every tool call needs an Id, a Name and Arguments (JSON text).",
-            _ => null,
-        };
-        if (error is not null)
-        {
-            throw new ArgumentException(error, paramName);
+            throw new ArgumentException(rule.Api(message), paramName);
         }
 
-        CheckSize(message, paramName);
         return message;
     }
 
-    private void CheckRole(string role, string paramName)
+    /// <summary>The first rule <paramref name="message"/> breaks, worded in the stored JSON's field names (for an
+    /// import, whose input is that JSON), or <see langword="null"/>.</summary>
+    public string? WireError(ChatMemoryMessage message) => Broken(message)?.Wire(message);
+
+    private Rule? Broken(ChatMemoryMessage message)
     {
-        ArgumentException.ThrowIfNullOrEmpty(role, paramName);
-        if (ChatRoles.IsKnown(role))
+        foreach (var rule in Rules)
         {
-            return;
+            if (rule.IsBroken(message))
+            {
+                return rule;
+            }
         }
 
-        if (!config.AllowCustomRoles)
-        {
-            throw new ArgumentException(
-                $"Role '{role}' is not one of user, assistant, system or tool; set ChatMemoryConfig.AllowCustomRoles to store other roles.",
-                paramName);
-        }
+        return null;
+    }
+
+    /// <summary>One rule, with its wording for code (the API's property names) and for stored JSON (its field names).</summary>
+    private sealed record Rule(
+        Func<ChatMemoryMessage, bool> IsBroken, Func<ChatMemoryMessage, string> Api, Func<ChatMemoryMessage, string> Wire, bool AboutText = false);
+
+    private Rule[] Rules => _rules ??=
+    [
+        new(m => string.IsNullOrEmpty(m.Role), _ => "The role must not be empty.", _ => "role '' is not a role (user, assistant, system, tool, or a custom identifier)"),
+        new(m => !ChatRoles.IsKnown(m.Role) && !config.AllowCustomRoles,
+            m => $"Role '{m.Role}' is not one of user, assistant, system or tool; set ChatMemoryConfig.AllowCustomRoles to store other roles.",
+            m => $"role '{Shown(m.Role)}' is not one of user, assistant, system or tool"),
 
         // Custom roles are identifiers, so that append.lua can read them without a JSON parser.
-        if (!role.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.'))
-        {
-            throw new ArgumentException($"A custom role is letters, digits, '_', '-' or '.' (was '{role}').", paramName);
-        }
-    }
+        new(m => !ChatRoles.IsKnown(m.Role) && !m.Role.All(ch => char.IsAsciiLetterOrDigit(ch) || ch is '_' or '-' or '.'),
+            m => $"A custom role is letters, digits, '_', '-' or '.' (was '{m.Role}').",
+            m => $"role '{Shown(m.Role)}' is not a role (user, assistant, system, tool, or a custom identifier)"),
+        new(m => m.Content is null, _ => "Content must not be null.", _ => "\"content\" is missing"),
+        new(m => m.MessageId is "", _ => "MessageId must be null or non-empty.", _ => "\"id\" is empty"),
+        new(m => m.ToolCalls is not null && m.Role != ChatRoles.Assistant,
+            _ => "Only an 'assistant' message can carry ToolCalls.", _ => "only an assistant message can carry \"tool_calls\""),
+        new(m => m.ToolCallId is not null && m.Role != ChatRoles.Tool,
+            _ => "Only a 'tool' message can carry a ToolCallId.", _ => "only a tool message can carry \"tool_call_id\""),
+        new(m => m.ToolCallId is "", _ => "ToolCallId must be null or non-empty.", _ => "\"tool_call_id\" is empty"),
+        new(m => m.ToolCalls?.Any(t => t is null || string.IsNullOrEmpty(t.Id) || string.IsNullOrEmpty(t.Name) || t.Arguments is null) == true,
+            _ => "Every tool call needs an Id, a Name and Arguments (JSON text).", _ => "every tool call needs an id, a name and arguments"),
+        new(m => MessageCodec.TextBytes(m) > config.MaxMessageBytes,
+            m => $"The message text is {MessageCodec.TextBytes(m)} UTF-8 bytes, over ChatMemoryConfig.MaxMessageBytes ({config.MaxMessageBytes}).",
+            _ => $"it is over {config.MaxMessageBytes} bytes",
+            AboutText: true),
+    ];
 
-    private void CheckSize(ChatMemoryMessage message, string paramName)
-    {
-        var bytes = MessageCodec.TextBytes(message);
-        if (bytes > config.MaxMessageBytes)
-        {
-            throw new ArgumentException(
-                $"The message text is {bytes} UTF-8 bytes, over ChatMemoryConfig.MaxMessageBytes ({config.MaxMessageBytes}).", paramName);
-        }
-    }
+    private static string Shown(string text) => text.Length <= 40 ? text : text[..40] + "…";
 }

@@ -53,9 +53,15 @@ internal sealed class AppendScript
     /// <summary>The arguments for elements already encoded (an import), stored byte for byte.</summary>
     /// <param name="elements">Each element with the id it carries.</param>
     /// <param name="ttlMilliseconds">The expiry for this conversation, 0 to leave it as it is.</param>
-    public RedisValue[] Args(IReadOnlyList<(ReadOnlyMemory<byte> Element, string? MessageId)> elements, long ttlMilliseconds)
+    /// <param name="replace">Delete the conversation first, in the same script run.</param>
+    public RedisValue[] Args(IReadOnlyList<(ReadOnlyMemory<byte> Element, string? MessageId)> elements, long ttlMilliseconds, bool replace = false)
     {
         var args = Header(elements.Count, ttlMilliseconds);
+        if (replace)
+        {
+            args[2] = (string?)_rule + "r";
+        }
+
         for (var i = 0; i < elements.Count; i++)
         {
             args[3 + (2 * i)] = elements[i].MessageId is { } id ? MessageCodec.IdMarker(id) : RedisValue.EmptyString;
@@ -64,6 +70,10 @@ internal sealed class AppendScript
 
         return args;
     }
+
+    /// <summary>The arguments that only trim (no message): the script then returns the number of messages removed.
+    /// The expiry is left as it is.</summary>
+    public RedisValue[] TrimArgs() => Header(0, 0);
 
     /// <summary>Runs the append on <paramref name="key"/>, then WAIT when replicas must acknowledge it.</summary>
     /// <returns>The number of messages stored (duplicates by id are not).</returns>

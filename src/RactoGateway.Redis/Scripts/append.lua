@@ -18,10 +18,12 @@
 -- ARGV[2]   expiry in milliseconds, or 0 for none
 -- ARGV[3]   window rule: "" (ractogateway's: count everything), with "s" to pin system messages (followed by
 --           MaxPinnedMessages in digits, 32 when absent), with "t" to trim whole exchanges (tool calls with their
---           results, user messages with their answers); e.g. "s32t"
+--           results, user messages with their answers); e.g. "s32t". With "r" (an import's --replace), the list is
+--           deleted first.
 -- ARGV[4..] pairs: an id marker (',"id":"..."' exactly as encoded, or "" when the message has no id), then the
---           encoded message (one JSON object whose first field is "role", and "id" right after it when present)
--- Returns   the number of messages stored (duplicates are not)
+--           encoded message (one JSON object whose first field is "role", and "id" right after it when present).
+--           None at all: trim only (an operator applying the window to a stored conversation).
+-- Returns   the number of messages stored (duplicates are not); when trimming only, the number of messages removed
 
 local unpack = unpack or table.unpack -- Lua 5.1 (Redis) or 5.4 (Garnet)
 local key = KEYS[1]
@@ -30,6 +32,10 @@ local ttl = tonumber(ARGV[2])
 local pinSystem = string.find(ARGV[3], 's', 1, true) ~= nil
 local wholeExchanges = string.find(ARGV[3], 't', 1, true) ~= nil
 local maxPinned = tonumber(string.match(ARGV[3], '%d+') or '32')
+local trimOnly = #ARGV == 3
+local lengthBefore = trimOnly and redis.call('LLEN', key) or 0
+-- Replacing is deleting, then appending to an empty list: nothing after the DEL can fail on a list.
+if string.find(ARGV[3], 'r', 1, true) then redis.call('DEL', key) end
 local CHUNK = 1000 -- elements per RPUSH/LPUSH: far below Lua's unpack limit
 
 -- The kind of an element, from its first field without a JSON parser: ours start '{"role":"', Python's
@@ -92,11 +98,11 @@ for i = 4, #ARGV, 2 do
   if not duplicate then fresh[#fresh + 1] = element end
 end
 
-if #fresh > 0 and not pinSystem and not wholeExchanges then
+if (#fresh > 0 or trimOnly) and not pinSystem and not wholeExchanges then
   -- 2. ractogateway's rule: push, then keep the newest `window` elements; the oldest are dropped first.
   push('RPUSH', fresh, 1, #fresh)
   redis.call('LTRIM', key, -window, -1)
-elseif #fresh > 0 then
+elseif #fresh > 0 or trimOnly then
   -- 2. The other rules: read what is needed and decide, then write.
   -- New system messages go to the head run at once; the others are appended to the counted part (the body).
   local newPins, newBody, newKinds = {}, fresh, {}
@@ -258,4 +264,5 @@ if ttl > 0 then
   redis.call('PEXPIRE', key, ttl)
 end
 
+if trimOnly then return lengthBefore - redis.call('LLEN', key) end
 return #fresh

@@ -1,0 +1,182 @@
+using System.Runtime.CompilerServices;
+using RactoGateway.Redis.Admin;
+using RactoGateway.Redis.Scripts;
+using StackExchange.Redis;
+
+namespace RactoGateway.Redis;
+
+/// <summary>
+/// The operator's surface over stored conversations: find them, export and import them losslessly, measure them, and
+/// trim them, by the same rules (window, roles, sizes) and the same append script as <see cref="RedisChatMemory"/>.
+/// Scans cover every master of a cluster. The <c>chatmem</c> tool is a thin shell over this class.
+/// </summary>
+/// <remarks>Thread-safe. The connection stays the caller's. Bad arguments throw <see cref="ArgumentException"/> before any I/O.</remarks>
+public sealed partial class ChatMemoryAdmin
+{
+    /// <summary>Reads and writes run this many conversations at a time, pipelined on the connection.</summary>
+    private const int Window = 64;
+
+    private readonly IConnectionMultiplexer _connection;
+    private readonly IDatabase _database;
+    private readonly ChatMemoryConfig _config;
+    private readonly AppendScript _append;
+    private readonly MessageRules _rules;
+
+    /// <summary>Works on the conversations of <paramref name="config"/>'s key prefix, over <paramref name="connection"/>.</summary>
+    /// <param name="connection">The connection; it stays the caller's.</param>
+    /// <param name="config">The prefix, window, roles and limits the application uses; <see langword="null"/> for the defaults.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="connection"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="config"/> is invalid.</exception>
+    public ChatMemoryAdmin(IConnectionMultiplexer connection, ChatMemoryConfig? config = null)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        _config = config?.Clone() ?? new ChatMemoryConfig();
+        if (_config.GetValidationError() is { } error)
+        {
+            throw new ArgumentException(error, nameof(config));
+        }
+
+        _connection = connection;
+        _database = connection.GetDatabase();
+        _append = new AppendScript(connection, _config);
+        _rules = new MessageRules(_config);
+    }
+
+    /// <summary>The settings in force (a copy).</summary>
+    public ChatMemoryConfig Config => _config.Clone();
+
+    /// <summary>The ids of the stored conversations, unsorted (SCAN order), across every master.</summary>
+    /// <param name="match">A glob over the id (<c>* ? [abc] \x</c>); <see langword="null"/> for all.</param>
+    /// <param name="literal">Match <paramref name="match"/> literally: its glob characters match themselves.</param>
+    /// <param name="cancellationToken">Stops the scan.</param>
+    /// <returns>The ids, each once.</returns>
+    /// <exception cref="ArgumentException"><paramref name="match"/> is empty.</exception>
+    public IAsyncEnumerable<string> ListConversationsAsync(string? match = null, bool literal = false, CancellationToken cancellationToken = default)
+    {
+        var pattern = ConversationScan.Pattern(_config.KeyPrefix, match, literal);
+        return Ids(pattern, cancellationToken);
+    }
+
+    /// <summary>Applies the window (<see cref="ChatMemoryConfig.MaxTurns"/> and <see cref="ChatMemoryConfig.Window"/>) to
+    /// the matching conversations, through the same script as every append; expiries are left as they are.</summary>
+    /// <param name="match">A glob over the id; <see langword="null"/> for all.</param>
+    /// <param name="literal">Match <paramref name="match"/> literally.</param>
+    /// <param name="progress">Told the conversations done and the total; optional.</param>
+    /// <param name="cancellationToken">Stops between batches; a conversation is trimmed whole or not at all.</param>
+    /// <returns>The conversations seen, those trimmed, and the messages removed.</returns>
+    public async Task<ChatMemoryTrimResult> TrimAsync(
+        string? match = null, bool literal = false, IProgress<ChatMemoryProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        var keys = await KeysAsync(match, literal, cancellationToken).ConfigureAwait(false);
+        var args = _append.TrimArgs();
+        long trimmed = 0, removed = 0;
+        await ForEachBatchAsync(keys, key => _append.RunAsync(key, args), (_, dropped) =>
+        {
+            trimmed += dropped > 0 ? 1 : 0;
+            removed += dropped;
+        }, progress, cancellationToken).ConfigureAwait(false);
+        return new ChatMemoryTrimResult(keys.Count, trimmed, removed);
+    }
+
+    /// <summary>Counts the matching conversations and their messages, estimates their memory from a sample, and reports
+    /// the spread of their remaining expiries.</summary>
+    /// <param name="match">A glob over the id; <see langword="null"/> for all.</param>
+    /// <param name="literal">Match <paramref name="match"/> literally.</param>
+    /// <param name="sample">Conversations whose <c>MEMORY USAGE</c> is measured, at least 0.</param>
+    /// <param name="cancellationToken">Stops between batches.</param>
+    /// <returns>The statistics.</returns>
+    public async Task<ChatMemoryStats> GetStatsAsync(string? match = null, bool literal = false, int sample = 200, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(sample);
+        var keys = await KeysAsync(match, literal, cancellationToken).ConfigureAwait(false);
+        long messages = 0, sampledBytes = 0, sampled = 0;
+        var ttls = new List<TimeSpan>();
+        string? memoryError = null;
+        for (var first = 0; first < keys.Count; first += Window)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = keys.GetRange(first, Math.Min(Window, keys.Count - first));
+            var lengths = batch.Select(k => _database.ListLengthAsync(k)).ToArray();
+            var expiries = batch.Select(k => _database.KeyTimeToLiveAsync(k)).ToArray();
+            var usages = memoryError is null
+                ? batch.Take(Math.Max(0, Math.Min(batch.Count, sample - first))).Select(k => _database.ExecuteAsync("MEMORY", "USAGE", k)).ToArray()
+                : [];
+            for (var i = 0; i < batch.Count; i++)
+            {
+                messages += await lengths[i].ConfigureAwait(false);
+                if (await expiries[i].ConfigureAwait(false) is { } ttl)
+                {
+                    ttls.Add(ttl);
+                }
+            }
+
+            foreach (var usage in usages)
+            {
+                try
+                {
+                    if (await usage.ConfigureAwait(false) is { IsNull: false } bytes)
+                    {
+                        sampledBytes += (long)bytes;
+                        sampled++;
+                    }
+                }
+                catch (RedisServerException ex)
+                {
+                    // A server without MEMORY USAGE (or with it disabled): reported rather than failed.
+                    memoryError ??= ex.Message;
+                }
+            }
+        }
+
+        ttls.Sort();
+        TimeSpan? median = ttls.Count == 0 ? null
+            : ttls.Count % 2 == 1 ? ttls[ttls.Count / 2]
+            : (ttls[(ttls.Count / 2) - 1] + ttls[ttls.Count / 2]) / 2;
+        return new ChatMemoryStats(
+            keys.Count, messages, sampled, sampled > 0 ? sampledBytes * keys.Count / sampled : null, memoryError,
+            keys.Count - ttls.Count, ttls.Count > 0 ? ttls[0] : null, median, ttls.Count > 0 ? ttls[^1] : null);
+    }
+
+    private async IAsyncEnumerable<string> Ids(string pattern, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await foreach (var key in ConversationScan.KeysAsync(_connection, pattern, cancellationToken).ConfigureAwait(false))
+        {
+            yield return IdOf(key);
+        }
+    }
+
+    private Task<List<RedisKey>> KeysAsync(string? match, bool literal, CancellationToken cancellationToken) =>
+        ConversationScan.ListAsync(_connection, ConversationScan.Pattern(_config.KeyPrefix, match, literal), cancellationToken);
+
+    private string IdOf(RedisKey key) => ((string)key!)[(_config.KeyPrefix.Length + 1)..];
+
+    /// <summary>Runs <paramref name="start"/> for each key, <see cref="Window"/> at a time, then <paramref name="done"/>
+    /// in key order.</summary>
+    private static async Task ForEachBatchAsync<T>(
+        List<RedisKey> keys, Func<RedisKey, Task<T>> start, Action<RedisKey, T> done, IProgress<ChatMemoryProgress>? progress, CancellationToken cancellationToken)
+    {
+        for (var first = 0; first < keys.Count; first += Window)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = keys.GetRange(first, Math.Min(Window, keys.Count - first));
+            var running = batch.Select(start).ToArray();
+            for (var i = 0; i < batch.Count; i++)
+            {
+                done(batch[i], await running[i].ConfigureAwait(false));
+            }
+
+            progress?.Report(new ChatMemoryProgress(first + batch.Count, keys.Count));
+        }
+    }
+}
+
+/// <summary>How far an operation of <see cref="ChatMemoryAdmin"/> has come.</summary>
+/// <param name="Done">Units done (conversations, or bytes read for an import).</param>
+/// <param name="Total">Units in all, when known (0 when not).</param>
+public readonly record struct ChatMemoryProgress(long Done, long Total);
+
+/// <summary>What <see cref="ChatMemoryAdmin.TrimAsync"/> did.</summary>
+/// <param name="Conversations">Conversations that matched.</param>
+/// <param name="Trimmed">Conversations that lost messages.</param>
+/// <param name="MessagesRemoved">Messages removed in all.</param>
+public sealed record ChatMemoryTrimResult(long Conversations, long Trimmed, long MessagesRemoved);
