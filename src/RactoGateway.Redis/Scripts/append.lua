@@ -31,7 +31,7 @@ local window = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local pinSystem = string.find(ARGV[3], 's', 1, true) ~= nil
 local wholeExchanges = string.find(ARGV[3], 't', 1, true) ~= nil
-local maxPinned = tonumber(string.match(ARGV[3], '%d+') or '32')
+local maxPinned = pinSystem and tonumber(string.match(ARGV[3], '%d+') or '32') or 0 -- parsed only when pinning
 local trimOnly = #ARGV == 3
 local lengthBefore = trimOnly and redis.call('LLEN', key) or 0
 -- Replacing is deleting, then appending to an empty list: nothing after the DEL can fail on a list.
@@ -41,7 +41,7 @@ local CHUNK = 1000 -- elements per RPUSH/LPUSH: far below Lua's unpack limit
 -- The kind of an element, from its first field without a JSON parser: ours start '{"role":"', Python's
 -- json.dumps '{"role": "'. 'pin' (kept, not counted), 'user', 'calls' (assistant with tool calls), 'tool', 'other'.
 -- One anchored find and at most one short string per element: this runs for every element a trimming append looks at.
-local U, T, S, A = string.byte('u'), string.byte('t'), string.byte('s'), string.byte('a')
+local U, T, S, A = 117, 116, 115, 97 -- string.byte of 'u', 't', 's', 'a' (literals: the seed rule's path stays lean)
 local function kindOf(element)
   local _, at = string.find(element, '^{"role": ?"')
   if at == nil then return 'other' end
@@ -100,8 +100,11 @@ end
 
 if (#fresh > 0 or trimOnly) and not pinSystem and not wholeExchanges then
   -- 2. ractogateway's rule: push, then keep the newest `window` elements; the oldest are dropped first.
-  push('RPUSH', fresh, 1, #fresh)
-  redis.call('LTRIM', key, -window, -1)
+  local length = lengthBefore
+  for first = 1, #fresh, CHUNK do
+    length = redis.call('RPUSH', key, unpack(fresh, first, math.min(first + CHUNK - 1, #fresh)))
+  end
+  if length > window then redis.call('LTRIM', key, -window, -1) end
 elseif #fresh > 0 or trimOnly then
   -- 2. The other rules: read what is needed and decide, then write.
   -- New system messages go to the head run at once; the others are appended to the counted part (the body).
