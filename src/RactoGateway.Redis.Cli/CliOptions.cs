@@ -42,7 +42,31 @@ internal static class CliOptions
         Recursive = true,
     };
 
-    public static IEnumerable<Option> Global => [Redis, Prefix, MaxTurns, Ttl, DataDir];
+    public static readonly Option<bool> PinSystem = new("--pin-system")
+    {
+        Description = "Pin system messages (the service's Window.PinSystemMessages). Default: $CHATMEM_PIN_SYSTEM=1, else off.",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> ToolAware = new("--tool-aware")
+    {
+        Description = "Trim whole exchanges (the service's Window.ToolCallAware). Default: $CHATMEM_TOOL_AWARE=1, else off.",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> AllowCustomRoles = new("--allow-custom-roles")
+    {
+        Description = "Accept roles other than user, assistant, system and tool. Default: $CHATMEM_ALLOW_CUSTOM_ROLES=1, else off.",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Verbose = new("--verbose")
+    {
+        Description = "On an unexpected error (exit 70), print the whole trace.",
+        Recursive = true,
+    };
+
+    public static IEnumerable<Option> Global => [Redis, Prefix, MaxTurns, Ttl, DataDir, PinSystem, ToolAware, AllowCustomRoles, Verbose];
 
     /// <summary>The Redis URL from --redis or CHATMEM_REDIS; <see langword="null"/> means the embedded server.</summary>
     public static string? RedisUrl(ParseResult parsed) =>
@@ -74,6 +98,12 @@ internal static class CliOptions
             KeyPrefix = parsed.GetValue(Prefix)!,
             MaxTurns = parsed.GetValue(MaxTurns) ?? defaultMaxTurns,
             Ttl = ttl is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            AllowCustomRoles = Flag(parsed, AllowCustomRoles, "CHATMEM_ALLOW_CUSTOM_ROLES"),
+            Window = { PinSystemMessages = Flag(parsed, PinSystem, "CHATMEM_PIN_SYSTEM"), ToolCallAware = Flag(parsed, ToolAware, "CHATMEM_TOOL_AWARE") },
         };
     }
+
+    /// <summary>A switch given on the command line, or set to 1/true in <paramref name="variable"/>.</summary>
+    private static bool Flag(ParseResult parsed, Option<bool> option, string variable) =>
+        parsed.GetValue(option) || Environment.GetEnvironmentVariable(variable) is "1" or "true" or "TRUE" or "True";
 }

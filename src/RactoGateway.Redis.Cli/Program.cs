@@ -4,7 +4,7 @@ using RactoGateway.Redis.Cli.Commands;
 
 // chatmem: the root command and its global options; each verb lives in Commands/<Verb>Command.cs.
 var root = new RootCommand("Inspect and edit RactoGateway.Redis conversation memory. Without --redis or CHATMEM_REDIS, " +
-    "an embedded Garnet server persisted under --data-dir is used.");
+    "an embedded Garnet server persisted under --data-dir is used.\n" + ExitCodes.Help);
 foreach (var option in CliOptions.Global)
 {
     root.Options.Add(option);

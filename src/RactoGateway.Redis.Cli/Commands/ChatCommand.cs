@@ -96,7 +96,7 @@ internal static class ChatCommand
                 }
             }
 
-            return failures == 0 ? ExitCodes.Ok : ExitCodes.Unreachable;
+            return failures == 0 ? ExitCodes.Ok : ExitCodes.ModelFailed;
         }));
         return command;
     }

@@ -13,13 +13,11 @@ internal static class ListCommand
         var command = new Command("list", "Print the conversation ids, one per line (SCAN in batches, across every master of a cluster; unsorted).") { match, literal };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
-            var prefix = CliOptions.Config(parsed).KeyPrefix;
-            var pattern = ConversationKeys.Pattern(prefix, parsed.GetValue(match), parsed.GetValue(literal));
-            var connection = await session.ConnectAsync();
+            var admin = await session.AdminAsync(CliOptions.Config(parsed));
             await using var stdout = StdoutWriter();
-            await foreach (var key in ConversationKeys.ScanAsync(connection, pattern, ct))
+            await foreach (var id in admin.ListConversationsAsync(parsed.GetValue(match), parsed.GetValue(literal), ct))
             {
-                await stdout.WriteAsync(ConversationKeys.IdOf(prefix, key) + "\n");
+                await stdout.WriteAsync(id + "\n");
             }
 
             return ExitCodes.Ok;

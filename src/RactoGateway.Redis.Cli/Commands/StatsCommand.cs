@@ -3,7 +3,6 @@ using System.Globalization;
 using System.Text.Json;
 using RactoGateway.Redis.Cli.Hosting;
 using Spectre.Console;
-using StackExchange.Redis;
 
 namespace RactoGateway.Redis.Cli.Commands;
 
@@ -13,8 +12,6 @@ namespace RactoGateway.Redis.Cli.Commands;
 /// </summary>
 internal static class StatsCommand
 {
-    private const int Window = 256;
-
     public static Command Create()
     {
         var (match, literal) = ConversationKeys.Options();
@@ -29,54 +26,8 @@ internal static class StatsCommand
                 throw new ArgumentException($"--sample must be 0 or more (was {sampleSize}).");
             }
 
-            var prefix = CliOptions.Config(parsed).KeyPrefix;
-            var pattern = ConversationKeys.Pattern(prefix, parsed.GetValue(match), parsed.GetValue(literal));
-            var connection = await session.ConnectAsync();
-            var database = connection.GetDatabase();
-            var keys = await ConversationKeys.ListAsync(connection, pattern, ct);
-
-            long messages = 0;
-            var ttls = new List<long>();
-            long sampledBytes = 0, sampled = 0;
-            var memoryError = (string?)null;
-            for (var first = 0; first < keys.Count; first += Window)
-            {
-                ct.ThrowIfCancellationRequested();
-                var batch = keys.GetRange(first, Math.Min(Window, keys.Count - first));
-                var lengths = batch.Select(k => database.ListLengthAsync(k)).ToArray();
-                var expiries = batch.Select(k => database.KeyTimeToLiveAsync(k)).ToArray();
-                var usages = batch.Take((int)Math.Max(0, Math.Min(batch.Count, sampleSize - first)))
-                    .Select(k => memoryError is null ? database.ExecuteAsync("MEMORY", "USAGE", k) : null).ToArray();
-                for (var i = 0; i < batch.Count; i++)
-                {
-                    messages += await lengths[i];
-                    if (await expiries[i] is { } ttl)
-                    {
-                        ttls.Add((long)ttl.TotalMilliseconds);
-                    }
-                }
-
-                foreach (var usage in usages)
-                {
-                    try
-                    {
-                        if (usage is not null && await usage is { IsNull: false } bytes)
-                        {
-                            sampledBytes += (long)bytes;
-                            sampled++;
-                        }
-                    }
-                    catch (RedisServerException ex)
-                    {
-                        // A server without MEMORY USAGE (or with it disabled): report that rather than fail.
-                        memoryError ??= ex.Message;
-                    }
-                }
-            }
-
-            ttls.Sort();
-            var stats = new Stats(keys.Count, messages, sampled, sampled > 0 ? sampledBytes * keys.Count / sampled : null, memoryError,
-                keys.Count - ttls.Count, ttls.Count > 0 ? ttls[0] : null, ttls.Count > 0 ? Median(ttls) : null, ttls.Count > 0 ? ttls[^1] : null);
+            var admin = await session.AdminAsync(CliOptions.Config(parsed));
+            var stats = await admin.GetStatsAsync(parsed.GetValue(match), parsed.GetValue(literal), sampleSize, ct);
             if (parsed.GetValue(json))
             {
                 WriteJson(stats);
@@ -91,30 +42,27 @@ internal static class StatsCommand
         return command;
     }
 
-    private sealed record Stats(long Conversations, long Messages, long Sampled, long? MemoryEstimate, string? MemoryError, long NoTtl, long? MinTtlMs, long? MedianTtlMs, long? MaxTtlMs);
-
-    private static long Median(List<long> sorted) =>
-        sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
-
-    private static Table Table(Stats s)
+    private static Table Table(ChatMemoryStats s)
     {
         var table = new Table().AddColumn("statistic").AddColumn(new TableColumn("value").RightAligned());
         table.AddRow("conversations", F(s.Conversations));
         table.AddRow("messages", F(s.Messages));
-        table.AddRow(Markup.Escape($"memory, estimate (MEMORY USAGE of {s.Sampled} key(s), extrapolated)"),
-            s.MemoryEstimate is { } bytes ? $"{F(bytes)} B" : Markup.Escape(s.MemoryError is null ? "-" : $"unavailable: {s.MemoryError}"));
-        table.AddRow("no TTL", F(s.NoTtl));
-        table.AddRow("TTL min", Duration(s.MinTtlMs));
-        table.AddRow("TTL median", Duration(s.MedianTtlMs));
-        table.AddRow("TTL max", Duration(s.MaxTtlMs));
+        table.AddRow(Markup.Escape($"memory, estimate (MEMORY USAGE of {s.SampledConversations} key(s), extrapolated)"),
+            s.EstimatedBytes is { } bytes ? $"{F(bytes)} B" : Markup.Escape(s.MemoryUsageError is null ? "-" : $"unavailable: {s.MemoryUsageError}"));
+        table.AddRow("no TTL", F(s.WithoutExpiry));
+        table.AddRow("TTL min", Duration(s.MinTimeToLive));
+        table.AddRow("TTL median", Duration(s.MedianTimeToLive));
+        table.AddRow("TTL max", Duration(s.MaxTimeToLive));
         return table;
     }
 
     private static string F(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string Duration(long? ms) => ms is { } v ? TimeSpan.FromMilliseconds(v).ToString(@"d\.hh\:mm\:ss", CultureInfo.InvariantCulture) : "-";
+    private static string Duration(TimeSpan? ttl) => ttl is { } v ? v.ToString(@"d\.hh\:mm\:ss", CultureInfo.InvariantCulture) : "-";
 
-    private static void WriteJson(Stats s)
+    private static long? Ms(TimeSpan? ttl) => ttl is { } v ? (long)v.TotalMilliseconds : null;
+
+    private static void WriteJson(ChatMemoryStats s)
     {
         using var stdout = Console.OpenStandardOutput();
         using (var writer = new Utf8JsonWriter(stdout))
@@ -123,7 +71,7 @@ internal static class StatsCommand
             writer.WriteNumber("conversations", s.Conversations);
             writer.WriteNumber("messages", s.Messages);
             writer.WriteStartObject("memory");
-            if (s.MemoryEstimate is { } bytes)
+            if (s.EstimatedBytes is { } bytes)
             {
                 writer.WriteNumber("estimated_bytes", bytes);
             }
@@ -132,19 +80,19 @@ internal static class StatsCommand
                 writer.WriteNull("estimated_bytes");
             }
 
-            writer.WriteNumber("sampled_keys", s.Sampled);
+            writer.WriteNumber("sampled_keys", s.SampledConversations);
             writer.WriteString("method", "MEMORY USAGE of the sampled keys, average times the number of conversations");
-            if (s.MemoryError is not null)
+            if (s.MemoryUsageError is not null)
             {
-                writer.WriteString("error", s.MemoryError);
+                writer.WriteString("error", s.MemoryUsageError);
             }
 
             writer.WriteEndObject();
             writer.WriteStartObject("ttl");
-            writer.WriteNumber("none", s.NoTtl);
-            Nullable(writer, "min_ms", s.MinTtlMs);
-            Nullable(writer, "median_ms", s.MedianTtlMs);
-            Nullable(writer, "max_ms", s.MaxTtlMs);
+            writer.WriteNumber("none", s.WithoutExpiry);
+            Nullable(writer, "min_ms", Ms(s.MinTimeToLive));
+            Nullable(writer, "median_ms", Ms(s.MedianTimeToLive));
+            Nullable(writer, "max_ms", Ms(s.MaxTimeToLive));
             writer.WriteEndObject();
             writer.WriteEndObject();
         }

@@ -32,8 +32,8 @@ internal sealed class MemorySession : IAsyncDisposable
     /// <summary>Whether this is the embedded server.</summary>
     public bool IsEmbedded => _garnet is not null;
 
-    /// <summary>Runs <paramref name="body"/> with a session; maps bad input to exit 2 and an unreachable Redis to exit 1,
-    /// each with one line on stderr and never a stack trace.</summary>
+    /// <summary>Runs <paramref name="body"/> with a session and turns any failure into one line on stderr and an exit
+    /// code chosen by the exception's type (see <see cref="ExitCodes"/>); never a stack trace, unless --verbose and a bug.</summary>
     public static async Task<int> RunAsync(ParseResult parsed, Func<MemorySession, Task<int>> body, bool persistent = true)
     {
         MemorySession? session = null;
@@ -48,31 +48,19 @@ internal sealed class MemorySession : IAsyncDisposable
             session = new MemorySession(options ?? ConfigurationOptions.Parse(garnet!.Endpoint), garnet);
             return await body(session);
         }
-        catch (ArgumentException ex)
-        {
-            return Fail(ExitCodes.BadInput, Describe(ex), password);
-        }
-        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or SocketException)
-        {
-            var reason = ex is RedisConnectionException rce ? rce.FailureType.ToString() : ex.GetType().Name;
-            return Fail(ExitCodes.Unreachable, $"cannot reach Redis at {session?.Endpoint ?? "the server"} ({reason})", password);
-        }
-        catch (RedisException ex)
-        {
-            return Fail(ExitCodes.Unreachable, $"Redis at {session?.Endpoint ?? "the server"} failed: {ex.Message}", password);
-        }
-        catch (OperationCanceledException)
-        {
-            return ExitCodes.Cancelled;
-        }
         catch (Exception ex) when (session is null && ex is IOException or UnauthorizedAccessException)
         {
             return Fail(ExitCodes.Unreachable, $"cannot use data directory {dataDir}: {ex.Message}", password);
         }
         catch (Exception ex)
         {
-            // Anything else (e.g. the embedded server failing to start) is still one line, not a stack trace.
-            return Fail(ExitCodes.Unreachable, $"{ex.GetType().Name}: {ex.Message}", password);
+            var (code, message) = Classify(ex, session?.Endpoint ?? "the server");
+            if (code == ExitCodes.Bug && parsed.GetValue(CliOptions.Verbose))
+            {
+                await Console.Error.WriteLineAsync(RedisEndpoint.Redact(ex.ToString()));
+            }
+
+            return code == ExitCodes.Cancelled ? code : Fail(code, message, password);
         }
         finally
         {
@@ -83,17 +71,43 @@ internal sealed class MemorySession : IAsyncDisposable
         }
     }
 
+    /// <summary>The exit code and message for a failure, by its type; <paramref name="endpoint"/> is host:port.</summary>
+    public static (int Code, string Message) Classify(Exception ex, string endpoint) => ex switch
+    {
+        OperationCanceledException => (ExitCodes.Cancelled, "interrupted"),
+        ArgumentException argument => (ExitCodes.BadInput, Describe(argument)),
+        FormatException format => (ExitCodes.BadInput, "stdin " + format.Message),
+        ChatMemoryImportException { InnerException: { } inner } import => (Classify(inner, endpoint).Code, "stdin " + import.Message),
+        RedisConnectionException { FailureType: ConnectionFailureType.AuthenticationFailure } =>
+            (ExitCodes.Refused, $"Redis at {endpoint} refused the credentials (authentication failed): check the user and password"),
+        RedisConnectionException connection => (ExitCodes.Unreachable, $"cannot reach Redis at {endpoint} ({connection.FailureType})"),
+        RedisTimeoutException or SocketException or TimeoutException => (ExitCodes.Unreachable, $"cannot reach Redis at {endpoint} ({ex.GetType().Name})"),
+        RedisServerException server => (ExitCodes.Refused, $"Redis at {endpoint} refused: {server.Message}"),
+        RedisException redis => (ExitCodes.Unreachable, $"Redis at {endpoint} failed: {redis.Message}"),
+        _ => (ExitCodes.Bug, $"unexpected error, a bug: {ex.GetType().Name}: {ex.Message} (run with --verbose for the trace)"),
+    };
+
     /// <summary>A memory object on a connection of its own.</summary>
     public async Task<RedisChatMemory> OpenAsync(ChatMemoryConfig config)
     {
+        RefuseBefore(config);
+        return new RedisChatMemory(await ConnectAsync(), config);
+    }
+
+    /// <summary>The operator surface on a connection of its own.</summary>
+    public async Task<ChatMemoryAdmin> AdminAsync(ChatMemoryConfig config)
+    {
+        RefuseBefore(config);
+        return new ChatMemoryAdmin(await ConnectAsync(), config);
+    }
+
+    /// <summary>The library refuses a bad config only once it has a connection: refuse it before connecting.</summary>
+    private static void RefuseBefore(ChatMemoryConfig config)
+    {
         if (config.GetValidationError() is { } error)
         {
-            throw new ArgumentException(error);
+            throw new ArgumentException(error, nameof(config));
         }
-
-        var connection = await ConnectionMultiplexer.ConnectAsync(_options.Clone());
-        _connections.Add(connection);
-        return new RedisChatMemory(connection, config);
     }
 
     /// <summary>A raw connection of its own, for commands that work on keys directly (SCAN, MEMORY USAGE, scripts).</summary>
@@ -138,6 +152,7 @@ internal sealed class MemorySession : IAsyncDisposable
             "conversationId" => $"<conversation>: {message}",
             "role" or "content" => $"<{param}>: {message}",
             "url" => $"--redis: {message}",
+            "match" => $"--match: {message}",
             _ => message,
         };
     }

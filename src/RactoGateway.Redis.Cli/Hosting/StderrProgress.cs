@@ -3,20 +3,17 @@ using Spectre.Console;
 namespace RactoGateway.Redis.Cli.Hosting;
 
 /// <summary>
-/// A progress bar on stderr, never on stdout (which carries the data). Shown only when stderr is a terminal and the run
-/// has at least <see cref="Threshold"/> items; otherwise the work runs silently.
+/// A progress bar on stderr, never on stdout (which carries the data), and only when stderr is a terminal; otherwise the
+/// work runs silently.
 /// </summary>
 internal static class StderrProgress
 {
-    /// <summary>Runs shorter than this many items show no bar.</summary>
-    public const double Threshold = 200;
-
-    /// <summary>Runs <paramref name="body"/>, giving it a callback that advances the bar by an amount.</summary>
-    public static async Task<T> RunAsync<T>(string label, double total, Func<Action<double>, Task<T>> body)
+    /// <summary>Runs <paramref name="body"/>, giving it a progress sink that moves the bar.</summary>
+    public static async Task<T> RunAsync<T>(string label, Func<IProgress<ChatMemoryProgress>?, Task<T>> body)
     {
-        if (Console.IsErrorRedirected || total < Threshold)
+        if (Console.IsErrorRedirected)
         {
-            return await body(_ => { });
+            return await body(null);
         }
 
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
@@ -25,9 +22,13 @@ internal static class StderrProgress
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
             .StartAsync(async context =>
             {
-                var task = context.AddTask(Markup.Escape(label), maxValue: total);
-                var result = await body(task.Increment);
-                task.Value = total;
+                var task = context.AddTask(Markup.Escape(label), maxValue: 1);
+                var result = await body(new Progress<ChatMemoryProgress>(p =>
+                {
+                    task.MaxValue = Math.Max(1, p.Total);
+                    task.Value = p.Done;
+                }));
+                task.Value = task.MaxValue;
                 return result;
             });
     }

@@ -19,7 +19,7 @@ namespace RactoGateway.Redis.Connection;
 /// <c>host[:port]</c> (StackExchange.Redis would take <c>http://:pw@host</c> as a host name, try to resolve it, and
 /// quote it, password and all, in its connection errors). Whatever is echoed back goes through <see cref="Redact"/>.
 /// </remarks>
-internal static partial class RedisEndpoint
+public static partial class RedisEndpoint
 {
     private const int DefaultPort = 6379;
 
@@ -44,6 +44,9 @@ internal static partial class RedisEndpoint
 
     /// <summary>Parses <paramref name="url"/>; throws <see cref="ArgumentException"/> naming <c>url</c> when it is malformed.
     /// The message never contains a password.</summary>
+    /// <param name="url">A <c>redis://</c> or <c>rediss://</c> URL, or a StackExchange.Redis configuration string.</param>
+    /// <returns>Options that do not abort when the server is down at first, and reconnect on every heartbeat.</returns>
+    /// <exception cref="ArgumentException"><paramref name="url"/> is empty or malformed.</exception>
     public static ConfigurationOptions Parse(string url)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(url);
@@ -103,12 +106,18 @@ internal static partial class RedisEndpoint
     }
 
     /// <summary>The endpoints of <paramref name="options"/> as <c>host:port[,host:port]</c>; passwords never appear.</summary>
+    /// <param name="options">The options whose endpoints to describe.</param>
+    /// <returns>The endpoints, for a message.</returns>
     public static string Describe(ConfigurationOptions options) => Describe(options.EndPoints);
 
     /// <summary>Endpoints as <c>host:port[,host:port]</c>.</summary>
+    /// <param name="endPoints">The endpoints.</param>
+    /// <returns>The endpoints, for a message.</returns>
     public static string Describe(IEnumerable<EndPoint> endPoints) => string.Join(",", endPoints.Select(Describe));
 
     /// <summary>One endpoint as <c>host:port</c> (IPv6 in brackets); anything that is not a plain host name shows as <c>?</c>.</summary>
+    /// <param name="endPoint">The endpoint.</param>
+    /// <returns>The endpoint, for a message.</returns>
     public static string Describe(EndPoint endPoint) => endPoint switch
     {
         DnsEndPoint dns => IsHostName(dns.Host) ? $"{dns.Host}:{dns.Port}" : $"?:{dns.Port}",
@@ -121,6 +130,8 @@ internal static partial class RedisEndpoint
     /// a mistyped scheme, several <c>@</c>) becomes <c>***</c>, as does the value of every <c>password=</c>; a host part
     /// that is not plainly <c>host[:port][/db]</c> is not echoed either.
     /// </summary>
+    /// <param name="url">Anything a user gave as a server address.</param>
+    /// <returns>The same text with every secret replaced by <c>***</c>.</returns>
     public static string Redact(string url)
     {
         var text = PasswordOption().Replace(url.Trim(), "${key}***");
