@@ -13,7 +13,7 @@ public static class RedisChatHistoryAgentExtensions
     /// <returns><paramref name="agentOptions"/>, for chaining into <c>chatClient.AsAIAgent(options)</c>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="agentOptions"/> or <paramref name="memory"/> is null.</exception>
     public static ChatClientAgentOptions UseRedisChatHistory(
-        this ChatClientAgentOptions agentOptions, RedisChatMemory memory, RedisChatHistoryProviderOptions? options = null)
+        this ChatClientAgentOptions agentOptions, IChatMemory memory, RedisChatHistoryProviderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(agentOptions);
         ArgumentNullException.ThrowIfNull(memory);

@@ -14,7 +14,7 @@ namespace RactoGateway.Redis.Agents;
 /// Before each run the stored history (under the window and, if set, <see cref="RedisChatHistoryProviderOptions.MaxTokens"/>)
 /// is placed before the new messages, made valid for a model request: storage is never changed, but a tool result
 /// whose call was trimmed, or a tool call whose results were, is not sent (see
-/// <see cref="RedisChatMemory.GetChatMessagesForRequestAsync"/>). After a successful run the new request messages and all response messages,
+/// <see cref="IChatMemory.GetChatMessagesForRequestAsync"/>). After a successful run the new request messages and all response messages,
 /// function calls and results included, are appended in one atomic round trip. A failed run stores nothing.
 /// One provider serves many sessions and keeps no per-session state of its own.
 /// </remarks>
@@ -29,7 +29,7 @@ public sealed class RedisChatHistoryProvider : ChatHistoryProvider
     /// <param name="options">Token budget, state key and conversation id factory; optional.</param>
     /// <exception cref="ArgumentNullException"><paramref name="memory"/> is null.</exception>
     /// <exception cref="ArgumentException">The options are invalid, or a token budget is set but the memory has no token counter.</exception>
-    public RedisChatHistoryProvider(RedisChatMemory memory, RedisChatHistoryProviderOptions? options = null)
+    public RedisChatHistoryProvider(IChatMemory memory, RedisChatHistoryProviderOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(memory);
         Memory = memory;
@@ -40,7 +40,7 @@ public sealed class RedisChatHistoryProvider : ChatHistoryProvider
         }
 
         // Refuse now rather than on the first run: a budget cannot be applied without a counter.
-        if (_maxTokens is not null && memory.Config.TokenCounter is null)
+        if (_maxTokens is not null && memory is RedisChatMemory { Config.TokenCounter: null })
         {
             throw new ArgumentException("MaxTokens needs the memory's ChatMemoryConfig.TokenCounter to be set.", nameof(options));
         }
@@ -58,7 +58,7 @@ public sealed class RedisChatHistoryProvider : ChatHistoryProvider
     }
 
     /// <summary>The memory the history is kept in.</summary>
-    public RedisChatMemory Memory { get; }
+    public IChatMemory Memory { get; }
 
     /// <inheritdoc />
     public override IReadOnlyList<string> StateKeys { get; }
@@ -105,7 +105,7 @@ public sealed class RedisChatHistoryProvider : ChatHistoryProvider
         ArgumentNullException.ThrowIfNull(context);
         var id = GetConversationId(RequireSession(context.Session));
 
-        // Valid for the model together with this run's request: see RedisChatMemory.GetChatMessagesForRequestAsync.
+        // Valid for the model together with this run's request: see IChatMemory.GetChatMessagesForRequestAsync.
         return await Memory.GetChatMessagesForRequestAsync(id, context.RequestMessages, _maxTokens, cancellationToken).ConfigureAwait(false);
     }
 

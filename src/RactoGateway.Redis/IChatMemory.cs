@@ -1,3 +1,5 @@
+using Microsoft.Extensions.AI;
+
 namespace RactoGateway.Redis;
 
 /// <summary>
@@ -47,6 +49,17 @@ public interface IChatMemory
     /// <exception cref="InvalidOperationException">The memory has no token counter.</exception>
     Task<IReadOnlyList<ChatMemoryMessage>> GetHistoryAsync(string conversationId, int maxTokens, CancellationToken cancellationToken = default);
 #pragma warning restore RS0026
+
+    /// <summary>The history to send to a model before <paramref name="request"/>, as Microsoft.Extensions.AI messages, so
+    /// that history and request together are a request OpenAI and Anthropic accept (see the README, "What a model
+    /// receives is always valid"). This is what the adapters send.</summary>
+    /// <param name="conversationId">Opaque id of the conversation.</param>
+    /// <param name="request">The new messages that will follow the history.</param>
+    /// <param name="maxTokens">When set, only the newest history that fits this many tokens; at least 0.</param>
+    /// <param name="cancellationToken">Stops the wait for the store's answer.</param>
+    /// <returns>The messages to put before the request.</returns>
+    Task<IReadOnlyList<ChatMessage>> GetChatMessagesForRequestAsync(
+        string conversationId, IEnumerable<ChatMessage> request, int? maxTokens = null, CancellationToken cancellationToken = default);
 
     /// <summary>The number of stored elements; 0 when the conversation does not exist.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>

@@ -22,11 +22,8 @@ public sealed partial class RedisChatMemory
     /// <param name="messages">The messages, oldest first.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>A task that completes when Redis has stored them.</returns>
-    public Task AppendManyAsync(string conversationId, IEnumerable<ChatMessage> messages, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(messages);
-        return AppendManyAsync(conversationId, messages.SelectMany(m => (m ?? throw new ArgumentException("A message is null.", nameof(messages))).ToChatMemoryMessages()), cancellationToken);
-    }
+    public Task AppendManyAsync(string conversationId, IEnumerable<ChatMessage> messages, CancellationToken cancellationToken = default) =>
+        ChatMemoryExtensions.AppendManyAsync(this, conversationId, messages, cancellationToken);
 
     /// <summary>The history as Microsoft.Extensions.AI messages, oldest first, ready for <see cref="IChatClient"/>: made
     /// valid for a model request. Storage is not changed, but what is returned never holds a tool result without its call

@@ -6,21 +6,21 @@ namespace RactoGateway.Redis;
 /// <summary>
 /// <see cref="IChatClient"/> middleware that gives a chat client conversation memory in Redis. On each call it finds the
 /// conversation id, prepends the stored history (under the window and token rules, and made valid for a model request:
-/// see <see cref="RedisChatMemory.GetChatMessagesForRequestAsync"/>), calls the inner client, and then
+/// see <see cref="IChatMemory.GetChatMessagesForRequestAsync"/>), calls the inner client, and then
 /// appends the new request messages and the response messages (tool calls and results included) in one atomic append.
 /// Callers send only the new messages of a turn. When the inner client fails, nothing is stored; a streamed response is
 /// stored once the stream completes.
 /// </summary>
 public sealed class ChatMemoryChatClient : DelegatingChatClient
 {
-    private readonly RedisChatMemory _memory;
+    private readonly IChatMemory _memory;
     private readonly ChatMemoryChatClientOptions _options;
 
     /// <summary>Wraps <paramref name="innerClient"/>.</summary>
     /// <param name="innerClient">The client that talks to the model.</param>
     /// <param name="memory">Where conversations are kept.</param>
     /// <param name="options">How the conversation id and the history budget are found; optional.</param>
-    public ChatMemoryChatClient(IChatClient innerClient, RedisChatMemory memory, ChatMemoryChatClientOptions? options = null)
+    public ChatMemoryChatClient(IChatClient innerClient, IChatMemory memory, ChatMemoryChatClientOptions? options = null)
         : base(innerClient)
     {
         ArgumentNullException.ThrowIfNull(memory);
@@ -80,12 +80,12 @@ public sealed class ChatMemoryChatClient : DelegatingChatClient
 
     /// <inheritdoc />
     public override object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && serviceType == typeof(RedisChatMemory) ? _memory : base.GetService(serviceType, serviceKey);
+        serviceKey is null && serviceType?.IsInstanceOfType(_memory) == true ? _memory : base.GetService(serviceType!, serviceKey);
 
     private string? ConversationIdOf(List<ChatMessage> request, ChatOptions? options) =>
         options?.ConversationId is { Length: > 0 } id ? id : _options.ConversationIdSelector?.Invoke(request, options);
 
-    // Valid for a model together with the request: see RedisChatMemory.GetChatMessagesForRequestAsync.
+    // Valid for a model together with the request: see IChatMemory.GetChatMessagesForRequestAsync.
     private Task<IReadOnlyList<ChatMessage>> HistoryAsync(string conversationId, List<ChatMessage> request, CancellationToken cancellationToken) =>
         _memory.GetChatMessagesForRequestAsync(conversationId, request, _options.MaxHistoryTokens, cancellationToken);
 
@@ -108,18 +108,18 @@ public static class ChatMemoryChatClientBuilderExtensions
 {
     /// <summary>Gives the pipeline conversation memory in Redis; see <see cref="ChatMemoryChatClient"/>.</summary>
     /// <param name="builder">The pipeline.</param>
-    /// <param name="memory">The memory; when <see langword="null"/>, the <see cref="RedisChatMemory"/> registered in the services.</param>
+    /// <param name="memory">The memory; when <see langword="null"/>, the <see cref="IChatMemory"/> registered in the services.</param>
     /// <param name="configure">Sets the options; optional.</param>
     /// <returns><paramref name="builder"/>, for chaining.</returns>
-    public static ChatClientBuilder UseChatMemory(this ChatClientBuilder builder, RedisChatMemory? memory = null, Action<ChatMemoryChatClientOptions>? configure = null)
+    public static ChatClientBuilder UseChatMemory(this ChatClientBuilder builder, IChatMemory? memory = null, Action<ChatMemoryChatClientOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var options = new ChatMemoryChatClientOptions();
         configure?.Invoke(options);
         return builder.Use((inner, services) => new ChatMemoryChatClient(
             inner,
-            memory ?? (RedisChatMemory?)services.GetService(typeof(RedisChatMemory)) ?? throw new InvalidOperationException(
-                "UseChatMemory() found no RedisChatMemory: pass one, or register it with services.AddRedisChatMemory()."),
+            memory ?? (IChatMemory?)services.GetService(typeof(IChatMemory)) ?? throw new InvalidOperationException(
+                "UseChatMemory() found no IChatMemory: pass one, or register a RedisChatMemory with services.AddRedisChatMemory()."),
             options));
     }
 }
