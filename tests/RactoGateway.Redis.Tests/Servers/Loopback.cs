@@ -15,6 +15,39 @@ internal static class Loopback
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
+    /// <summary>A free port whose cluster bus port (port + 10000, which a Redis Cluster node also binds) is free too:
+    /// without the check, a node now and then failed to start because another process held its bus port.</summary>
+    public static int FreePortWithClusterBus()
+    {
+        for (var attempt = 0; ; attempt++)
+        {
+            var port = FreePort();
+            if (port + 10000 <= IPEndPoint.MaxPort && IsFree(port + 10000))
+            {
+                return port;
+            }
+
+            if (attempt == 100)
+            {
+                throw new InvalidOperationException("No free loopback port with a free cluster bus port (port + 10000) in 100 tries.");
+            }
+        }
+    }
+
+    private static bool IsFree(int port)
+    {
+        try
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, port);
+            listener.Start();
+            return true;
+        }
+        catch (SocketException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Waits until something accepts TCP connections on <paramref name="port"/> (for TLS-only servers).</summary>
     public static async Task WaitForListenerAsync(int port, TimeSpan timeout, Func<bool> stillRunning)
     {

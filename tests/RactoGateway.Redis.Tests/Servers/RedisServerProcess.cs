@@ -53,7 +53,8 @@ public sealed class RedisServerProcess : ITestServer
     public int Pid => _process?.Id ?? throw new InvalidOperationException("The server is not running.");
 
     /// <summary>Starts a new server; <paramref name="extraArgs"/> are added to redis-server's command line.</summary>
-    public static Task<RedisServerProcess> StartNewAsync(params string[] extraArgs) => StartNewAt(Loopback.FreePort(), extraArgs);
+    public static Task<RedisServerProcess> StartNewAsync(params string[] extraArgs) =>
+        StartNewAt(extraArgs.Contains("--cluster-enabled") ? Loopback.FreePortWithClusterBus() : Loopback.FreePort(), extraArgs);
 
     /// <summary>Starts a new server on <paramref name="port"/>.</summary>
     public static async Task<RedisServerProcess> StartNewAt(int port, params string[] extraArgs)
