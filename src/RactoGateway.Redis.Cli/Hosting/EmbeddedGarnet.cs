@@ -16,8 +16,9 @@ namespace RactoGateway.Redis.Cli.Hosting;
 internal sealed class EmbeddedGarnet : IDisposable
 {
     /// <summary>How long a second chatmem waits for the data directory by default (CHATMEM_LOCK_TIMEOUT overrides it).
-    /// Generous: processes started together take turns, each starting and stopping a server.</summary>
-    public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromSeconds(60);
+    /// Generous: processes started together take turns, each starting and stopping a server (six took 51 s on a busy
+    /// 2-core machine); a waiting chatmem says what it waits for after a second, and Ctrl-C stops it.</summary>
+    public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromSeconds(120);
 
     /// <summary>The environment variable that sets the lock timeout, in seconds.</summary>
     public const string LockTimeoutVariable = "CHATMEM_LOCK_TIMEOUT";
