@@ -42,6 +42,13 @@ internal static class CliOptions
         Recursive = true,
     };
 
+    public static readonly Option<double?> LockTimeout = new("--lock-timeout")
+    {
+        Description = "Seconds to wait for another chatmem holding --data-dir (default $CHATMEM_LOCK_TIMEOUT, else 120; 0 = do not wait).",
+        Recursive = true,
+        CustomParser = r => Number(r, "--lock-timeout", 0, 86_400, wholeNumber: false),
+    };
+
     public static readonly Option<bool> PinSystem = new("--pin-system")
     {
         Description = "Pin system messages (the service's Window.PinSystemMessages). Default: $CHATMEM_PIN_SYSTEM=1, else off.",
@@ -66,7 +73,7 @@ internal static class CliOptions
         Recursive = true,
     };
 
-    public static IEnumerable<Option> Global => [Redis, Prefix, MaxTurns, Ttl, DataDir, PinSystem, ToolAware, AllowCustomRoles, Verbose];
+    public static IEnumerable<Option> Global => [Redis, Prefix, MaxTurns, Ttl, DataDir, LockTimeout, PinSystem, ToolAware, AllowCustomRoles, Verbose];
 
     /// <summary>The Redis URL from --redis or CHATMEM_REDIS; <see langword="null"/> means the embedded server.</summary>
     public static string? RedisUrl(ParseResult parsed) =>

@@ -17,28 +17,7 @@ internal static class Chatmem
     /// <summary>Runs chatmem with these exact bytes as its standard input (e.g. invalid UTF-8).</summary>
     public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(Dictionary<string, string>? env, byte[]? stdin, params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            StandardInputEncoding = new UTF8Encoding(false),
-            StandardOutputEncoding = Encoding.UTF8,
-        };
-        start.ArgumentList.Add(ChatmemDll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        start.Environment.Remove("CHATMEM_REDIS");
-        foreach (var (key, value) in env ?? [])
-        {
-            start.Environment[key] = value;
-        }
-
-        using var process = Process.Start(start)!;
+        using var process = Process.Start(StartInfo(env, args))!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         if (stdin is not null)
@@ -61,6 +40,18 @@ internal static class Chatmem
         catch (IOException)
         {
         }
+
+        await WaitAsync(process, args);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Starts chatmem and leaves it running, stdin open, for a test that acts while it runs (a second chatmem,
+    /// a signal). The caller reads its output, ends it (<see cref="WaitAsync"/>) and disposes it.</summary>
+    public static Process Start(Dictionary<string, string>? env, params string[] args) => Process.Start(StartInfo(env, args))!;
+
+    /// <summary>Waits for <paramref name="process"/> to exit, killing it after 90 s.</summary>
+    public static async Task WaitAsync(Process process, string[] args)
+    {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
         try
         {
@@ -71,8 +62,33 @@ internal static class Chatmem
             process.Kill(entireProcessTree: true);
             throw new TimeoutException($"chatmem {string.Join(' ', args)} did not finish in 90 s");
         }
+    }
 
-        return (process.ExitCode, await stdout, await stderr);
+    private static ProcessStartInfo StartInfo(Dictionary<string, string>? env, string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardInputEncoding = new UTF8Encoding(false),
+            StandardOutputEncoding = Encoding.UTF8,
+        };
+        start.ArgumentList.Add(ChatmemDll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Remove("CHATMEM_REDIS");
+        start.Environment.Remove("CHATMEM_LOCK_TIMEOUT");
+        foreach (var (key, value) in env ?? [])
+        {
+            start.Environment[key] = value;
+        }
+
+        return start;
     }
 
     // tests/RactoGateway.Redis.Tests/bin/<Configuration>/net10.0 -> src/RactoGateway.Redis.Cli/bin/<Configuration>/net10.0;

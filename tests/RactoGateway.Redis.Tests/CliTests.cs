@@ -88,14 +88,96 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task An_unusable_data_dir_exits_1_with_one_line()
     {
-        var file = Path.Combine(_dataDir, "a-file");
-        await File.WriteAllTextAsync(file, "");
+        // A directory the server cannot use (its checkpoints directory is a file); a data dir that is itself a file is
+        // bad input instead (below).
+        var unusable = Directory.CreateDirectory(Path.Combine(_dataDir, "unusable")).FullName;
+        await File.WriteAllTextAsync(Path.Combine(unusable, "checkpoints"), "");
+        var file = unusable;
 
         var run = await RunAsync("--data-dir", file, "count", "c");
 
         Assert.Equal(1, run.Code);
         Assert.StartsWith($"chatmem: cannot use data directory {file}: ", run.Stderr);
         Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+
+    [Fact]
+    public async Task A_data_dir_that_is_a_file_exits_2_saying_it_is_not_a_directory()
+    {
+        var file = Path.Combine(_dataDir, "a-file");
+        await File.WriteAllTextAsync(file, "");
+
+        var run = await RunAsync("--data-dir", file, "count", "c");
+
+        Assert.Equal(2, run.Code);
+        Assert.Equal($"chatmem: cannot use data directory {file}: is not a directory", run.Stderr.Trim());
+    }
+
+    [Fact]
+    public async Task Clear_says_what_it_deleted_and_show_or_clear_of_a_missing_conversation_says_so_with_exit_0()
+    {
+        await RunAsync("--data-dir", _dataDir, "append", "c1", "user", "a");
+        await RunAsync("--data-dir", _dataDir, "append", "c1", "assistant", "b");
+
+        var clear = await RunAsync("--data-dir", _dataDir, "clear", "c1");
+        var clearAgain = await RunAsync("--data-dir", _dataDir, "clear", "c1");
+        var show = await RunAsync("--data-dir", _dataDir, "show", "c1", "--json");
+
+        Assert.Equal((0, "cleared c1 (2 messages)", ""), (clear.Code, clear.Stdout.Trim(), clear.Stderr));
+        Assert.Equal((0, ""), (clearAgain.Code, clearAgain.Stdout));
+        Assert.Equal("chatmem: no conversation 'c1' under prefix 'ractogateway:memory'; nothing to clear", clearAgain.Stderr.Trim());
+        Assert.Equal((0, "[]"), (show.Code, show.Stdout.Trim()));
+        Assert.Equal("chatmem: no conversation 'c1' under prefix 'ractogateway:memory'", show.Stderr.Trim());
+    }
+
+    [Fact]
+    public async Task A_second_chatmem_names_the_holder_of_the_data_dir_while_it_waits_and_its_limit_is_settable()
+    {
+        // chat holds the data dir for as long as its stdin is open.
+        string[] chatArgs = ["--data-dir", _dataDir, "chat", "s"];
+        using var chat = Chatmem.Start(null, chatArgs);
+        var chatOutput = chat.StandardOutput.ReadToEndAsync();
+        var holder = Path.Combine(_dataDir, "chatmem.lock.holder");
+        while (!(File.Exists(holder) && ReadOrEmpty(holder).StartsWith($"pid {chat.Id} (chat)", StringComparison.Ordinal)))
+        {
+            if (chat.HasExited)
+            {
+                Assert.Fail($"chat exited {chat.ExitCode}: {await chat.StandardError.ReadToEndAsync()}");
+            }
+
+            await Task.Delay(50);
+        }
+
+        var waited = await RunAsync(new Dictionary<string, string> { ["CHATMEM_LOCK_TIMEOUT"] = "2" }, "--data-dir", _dataDir, "count", "s");
+        var badLimit = await RunAsync(new Dictionary<string, string> { ["CHATMEM_LOCK_TIMEOUT"] = "soon" }, "--data-dir", _dataDir, "count", "s");
+        chat.StandardInput.Close();
+        await Chatmem.WaitAsync(chat, chatArgs);
+        var after = await RunAsync(new Dictionary<string, string> { ["CHATMEM_LOCK_TIMEOUT"] = "0" }, "--data-dir", _dataDir, "count", "s");
+
+        var lines = waited.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(1, waited.Code);
+        Assert.Equal(2, lines.Length);
+        Assert.StartsWith($"chatmem: waiting up to 2 s for another chatmem, pid {chat.Id} (chat), to release {_dataDir}", lines[0]);
+        Assert.Contains("concurrent use belongs on --redis", lines[0]);
+        Assert.StartsWith($"chatmem: cannot use data directory {_dataDir}: another chatmem, pid {chat.Id} (chat), has held it for 2 s", lines[1]);
+        Assert.Equal(2, badLimit.Code);
+        Assert.Equal("chatmem: CHATMEM_LOCK_TIMEOUT must be a number of seconds between 0 and 86400 (was 'soon')", badLimit.Stderr.Trim());
+        Assert.Equal(0, chat.ExitCode);
+        Assert.Equal("", await chatOutput);
+        Assert.Equal((0, "0", ""), (after.Code, after.Stdout.Trim(), after.Stderr));
+        Assert.False(File.Exists(holder));
+
+        static string ReadOrEmpty(string path)
+        {
+            try
+            {
+                return File.ReadAllText(path);
+            }
+            catch (IOException)
+            {
+                return "";
+            }
+        }
     }
 
     [Theory]
@@ -166,6 +248,68 @@ public sealed class CliTests : IDisposable
             ["scenario", "concurrency", "ops", "seconds", "ops_per_sec", "p50_ms", "p99_ms", "allocated_bytes_per_op"],
             json.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.True(json.RootElement.GetProperty("ops").GetInt64() > 0);
+    }
+
+    [Fact]
+    public async Task Bench_on_redis_uses_a_prefix_of_its_own_deletes_it_and_prints_no_progress_into_a_redirected_stderr()
+    {
+        var server = await TestServers.GetAsync("redis");
+        var prefix = TestServers.UniquePrefix();
+
+        // Over 2 s: long enough for progress lines, had they been printed.
+        var run = await RunAsync("--redis", $"127.0.0.1:{server.Port}", "--prefix", prefix, "bench", "--duration", "2.5", "--warmup", "0", "--concurrency", "4",
+            "--conversations", "50", "--json");
+
+        Assert.Equal(0, run.Code);
+        Assert.Equal("", run.Stderr);
+        Assert.True(JsonDocument.Parse(run.Stdout).RootElement.GetProperty("ops").GetInt64() > 0);
+        Assert.Empty(await KeysAsync(server, prefix));
+    }
+
+    [Fact]
+    public async Task Bench_interrupted_by_ctrl_c_prints_interrupted_and_the_partial_result_and_deletes_its_keys()
+    {
+        var server = await TestServers.GetAsync("redis");
+        var prefix = TestServers.UniquePrefix();
+        string[] args = ["--redis", $"127.0.0.1:{server.Port}", "--prefix", prefix, "bench", "--duration", "600", "--warmup", "0", "--concurrency", "4",
+            "--conversations", "50", "--json"];
+        using var bench = Chatmem.Start(null, args);
+        var stdout = bench.StandardOutput.ReadToEndAsync();
+        var stderr = bench.StandardError.ReadToEndAsync();
+        // The measured phase has begun once its appends show up under the bench's own prefix.
+        while ((await KeysAsync(server, prefix)).Count == 0)
+        {
+            if (bench.HasExited)
+            {
+                Assert.Fail($"bench exited {bench.ExitCode}: {await stderr}");
+            }
+
+            await Task.Delay(50);
+        }
+
+        using (var kill = System.Diagnostics.Process.Start("kill", ["-INT", bench.Id.ToString()]))
+        {
+            await kill.WaitForExitAsync();
+        }
+
+        await Chatmem.WaitAsync(bench, args);
+
+        Assert.Equal(130, bench.ExitCode);
+        Assert.Equal("chatmem: bench interrupted; partial result:", (await stderr).Trim());
+        Assert.True(JsonDocument.Parse(await stdout).RootElement.GetProperty("ops").GetInt64() > 0);
+        Assert.Empty(await KeysAsync(server, prefix));
+    }
+
+    private static async Task<List<string>> KeysAsync(ITestServer server, string prefix)
+    {
+        await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(server.AdminConnectionString);
+        var keys = new List<string>();
+        await foreach (var key in connection.GetServers()[0].KeysAsync(pattern: prefix + "*"))
+        {
+            keys.Add(key!);
+        }
+
+        return keys;
     }
 
     private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => Chatmem.RunAsync(args);

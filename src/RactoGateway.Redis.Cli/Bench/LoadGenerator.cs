@@ -28,25 +28,38 @@ internal static class LoadGenerator
 
     private const int MaxSamples = 4_000_000;
 
+    /// <summary>Runs the scenario. When <paramref name="cancellationToken"/> fires (Ctrl-C), the callers stop and the
+    /// result is what was measured until then; it never throws <see cref="OperationCanceledException"/>.</summary>
     public static async Task<BenchResult> RunAsync(RedisChatMemory memory, BenchSettings settings, Action<string>? progress, CancellationToken cancellationToken)
     {
-        var ids = Enumerable.Range(0, settings.Conversations).Select(i => $"bench:{i}").ToArray();
+        var ids = Ids(settings);
         var content = new string('x', settings.MessageBytes);
-        if (settings.Scenario is "read" or "chat")
-        {
-            await FillAsync(memory, ids, content, settings.MaxTurns * 2, cancellationToken);
-        }
-
-        if (settings.Warmup > TimeSpan.Zero)
-        {
-            await RunPhaseAsync(memory, settings, ids, content, settings.Warmup, null, null, null, cancellationToken);
-        }
-
         var samples = new long[MaxSamples];
         var count = new long[1];
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        var clock = Stopwatch.StartNew();
-        await RunPhaseAsync(memory, settings, ids, content, settings.Duration, settings.Ops, samples, count, cancellationToken, progress);
+        var clock = new Stopwatch();
+        try
+        {
+            if (settings.Scenario is "read" or "chat")
+            {
+                await FillAsync(memory, ids, content, settings.MaxTurns * 2, cancellationToken);
+            }
+
+            if (settings.Warmup > TimeSpan.Zero)
+            {
+                await RunPhaseAsync(memory, settings, ids, content, settings.Warmup, null, null, null, cancellationToken);
+            }
+
+            allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            clock.Start();
+            await RunPhaseAsync(memory, settings, ids, content, settings.Duration, settings.Ops, samples, count, cancellationToken, progress);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // Interrupted before the measured phase ended: report what was measured.
+        }
+
+        clock.Stop();
         var seconds = clock.Elapsed.TotalSeconds;
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
 
@@ -54,8 +67,17 @@ internal static class LoadGenerator
         var kept = (int)Math.Min(ops, MaxSamples);
         Array.Sort(samples, 0, kept);
         double Percentile(double p) => kept == 0 ? 0 : samples[Math.Min(kept - 1, (int)(p * kept))] * 1000.0 / Stopwatch.Frequency;
-        return new BenchResult(settings.Scenario, settings.Concurrency, ops, seconds, ops / seconds, Percentile(0.50), Percentile(0.99), ops == 0 ? 0 : (double)allocated / ops);
+        return new BenchResult(settings.Scenario, settings.Concurrency, ops, seconds, seconds == 0 ? 0 : ops / seconds, Percentile(0.50), Percentile(0.99),
+            ops == 0 ? 0 : (double)allocated / ops);
     }
+
+    /// <summary>Deletes every conversation the run may have written (its ids are known: no SCAN needed).</summary>
+    public static async Task CleanUpAsync(RedisChatMemory memory, BenchSettings settings, CancellationToken cancellationToken) =>
+        await Parallel.ForEachAsync(Ids(settings), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
+            async (id, ct) => await memory.ClearAsync(id, ct));
+
+    private static string[] Ids(BenchSettings settings) =>
+        Enumerable.Range(0, settings.Conversations).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
     private static async Task FillAsync(RedisChatMemory memory, string[] ids, string content, int window, CancellationToken cancellationToken)
     {
@@ -82,20 +104,28 @@ internal static class LoadGenerator
             {
                 var id = ids[random.Next(ids.Length)];
                 var start = Stopwatch.GetTimestamp();
-                switch (settings.Scenario)
+                try
                 {
-                    case "append":
-                        await memory.AppendAsync(id, ChatRoles.User, content, cancellationToken).ConfigureAwait(false);
-                        break;
-                    case "read":
-                        await memory.GetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
-                        break;
-                    default:
-                        // One chat turn: read the history, then store the question and the answer.
-                        await memory.GetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
-                        await memory.AppendAsync(id, ChatRoles.User, content, cancellationToken).ConfigureAwait(false);
-                        await memory.AppendAsync(id, ChatRoles.Assistant, content, cancellationToken).ConfigureAwait(false);
-                        break;
+                    switch (settings.Scenario)
+                    {
+                        case "append":
+                            await memory.AppendAsync(id, ChatRoles.User, content, cancellationToken).ConfigureAwait(false);
+                            break;
+                        case "read":
+                            await memory.GetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
+                            break;
+                        default:
+                            // One chat turn: read the history, then store the question and the answer.
+                            await memory.GetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
+                            await memory.AppendAsync(id, ChatRoles.User, content, cancellationToken).ConfigureAwait(false);
+                            await memory.AppendAsync(id, ChatRoles.Assistant, content, cancellationToken).ConfigureAwait(false);
+                            break;
+                    }
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // Interrupted: the operation in flight is not counted.
+                    return;
                 }
 
                 var elapsed = Stopwatch.GetTimestamp() - start;
@@ -107,6 +137,7 @@ internal static class LoadGenerator
             }
         }
 
-        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(w => Task.Run(() => Worker(w), cancellationToken)));
+        // No token on Task.Run: a worker that has not started when Ctrl-C comes simply does nothing.
+        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(w => Task.Run(() => Worker(w), CancellationToken.None)));
     }
 }

@@ -21,7 +21,8 @@ internal static class BenchCommand
         var ops = new Option<long?>("--ops") { Description = "Operations to run, instead of a duration." };
         var warmup = new Option<double>("--warmup") { Description = "Seconds of warm-up before measuring.", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print exactly one JSON object on stdout." };
-        var command = new Command("bench", "Measure throughput and latency (embedded Garnet unless --redis). --max-turns defaults to 20 and --ttl to 1800 here.")
+        var command = new Command("bench", "Measure throughput and latency (embedded Garnet unless --redis) on conversations under a prefix of its own, " +
+            "{prefix}:bench:{random}, deleted afterwards. --max-turns defaults to 20 and --ttl to 1800 here. Ctrl-C prints the partial result.")
         {
             scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json,
         };
@@ -37,8 +38,23 @@ internal static class BenchCommand
                 parsed.GetValue(ops) is null ? TimeSpan.FromSeconds(parsed.GetValue(duration) ?? 10) : null,
                 parsed.GetValue(ops),
                 TimeSpan.FromSeconds(parsed.GetValue(warmup)));
-            var memory = await session.OpenAsync(CliOptions.Config(parsed, defaultMaxTurns: 20, defaultTtlSeconds: 1800));
-            var result = await LoadGenerator.RunAsync(memory, settings, line => Console.Error.WriteLine($"bench: {line}"), ct);
+            // Its own prefix, never the user's conversations: {prefix}:bench:{random}, deleted afterwards.
+            var config = CliOptions.Config(parsed, defaultMaxTurns: 20, defaultTtlSeconds: 1800);
+            config.KeyPrefix = $"{config.KeyPrefix}:bench:{Guid.NewGuid().ToString("N")[..8]}";
+            var memory = await session.OpenAsync(config);
+            // Progress lines only for a person watching: never into a redirected stderr.
+            Action<string>? progress = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"bench: {line}");
+            var result = await LoadGenerator.RunAsync(memory, settings, progress, ct);
+            // Not with ct: after Ctrl-C the keys must still go. (When Redis fails mid-run there is no clean-up; the TTL,
+            // 1800 s unless --ttl, is the backstop.)
+            await LoadGenerator.CleanUpAsync(memory, settings, CancellationToken.None);
+
+            var interrupted = ct.IsCancellationRequested;
+            if (interrupted)
+            {
+                await Console.Error.WriteLineAsync("chatmem: bench interrupted; partial result:");
+            }
+
             if (parsed.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(result, BenchJsonContext.Default.BenchResult));
@@ -50,7 +66,7 @@ internal static class BenchCommand
                         F(result.P99Ms, "0.000"), F(result.AllocatedBytesPerOp)));
             }
 
-            return ExitCodes.Ok;
+            return interrupted ? ExitCodes.Cancelled : ExitCodes.Ok;
         }, persistent: false));
         return command;
     }

@@ -6,7 +6,8 @@ using Spectre.Console;
 
 namespace RactoGateway.Redis.Cli.Commands;
 
-/// <summary><c>chatmem show &lt;conversation&gt; [--json]</c>: the stored messages, oldest first.</summary>
+/// <summary><c>chatmem show &lt;conversation&gt; [--json]</c>: the stored messages, oldest first. A conversation that does not
+/// exist prints an empty result and says so on stderr (exit 0: an empty conversation is not an error).</summary>
 internal static class ShowCommand
 {
     public static Command Create()
@@ -16,8 +17,15 @@ internal static class ShowCommand
         var command = new Command("show", "Show the stored messages, oldest first.") { conversation, json };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
-            var memory = await session.OpenAsync(CliOptions.Config(parsed));
-            var history = await memory.GetHistoryAsync(parsed.GetValue(conversation)!, ct);
+            var config = CliOptions.Config(parsed);
+            var memory = await session.OpenAsync(config);
+            var id = parsed.GetValue(conversation)!;
+            var history = await memory.GetHistoryAsync(id, ct);
+            if (history.Count == 0)
+            {
+                await Console.Error.WriteLineAsync($"chatmem: no conversation '{id}' under prefix '{config.KeyPrefix}'");
+            }
+
             if (parsed.GetValue(json))
             {
                 WriteJson(history);

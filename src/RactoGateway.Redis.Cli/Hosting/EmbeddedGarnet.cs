@@ -1,3 +1,5 @@
+using System.CommandLine;
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using Garnet;
@@ -13,12 +15,18 @@ namespace RactoGateway.Redis.Cli.Hosting;
 /// </summary>
 internal sealed class EmbeddedGarnet : IDisposable
 {
-    private static readonly TimeSpan LockWait = TimeSpan.FromSeconds(30);
+    /// <summary>How long a second chatmem waits for the data directory by default (CHATMEM_LOCK_TIMEOUT overrides it).
+    /// Generous: processes started together take turns, each starting and stopping a server (six took 51 s on a busy
+    /// 2-core machine); a waiting chatmem says what it waits for after a second, and Ctrl-C stops it.</summary>
+    public static readonly TimeSpan DefaultLockTimeout = TimeSpan.FromSeconds(120);
+
+    /// <summary>The environment variable that sets the lock timeout, in seconds.</summary>
+    public const string LockTimeoutVariable = "CHATMEM_LOCK_TIMEOUT";
 
     private readonly GarnetServer _server;
-    private readonly FileStream? _lock;
+    private readonly DataLock? _lock;
 
-    private EmbeddedGarnet(GarnetServer server, int port, FileStream? dataLock)
+    private EmbeddedGarnet(GarnetServer server, int port, DataLock? dataLock)
     {
         _server = server;
         _lock = dataLock;
@@ -30,17 +38,30 @@ internal sealed class EmbeddedGarnet : IDisposable
     public string Endpoint => $"127.0.0.1:{Port}";
 
     /// <summary>Starts the server; <paramref name="dataDir"/> <see langword="null"/> keeps everything in memory.</summary>
+    /// <param name="dataDir">Where the data lives, or <see langword="null"/> for memory only.</param>
+    /// <param name="verb">The chatmem verb, written beside the lock so that a waiting chatmem can name it; default: read
+    /// from the command line.</param>
+    /// <param name="lockTimeout">How long to wait for another chatmem holding <paramref name="dataDir"/>; default:
+    /// CHATMEM_LOCK_TIMEOUT seconds, else <see cref="DefaultLockTimeout"/>.</param>
+    /// <exception cref="ArgumentException">The data directory is a file, or CHATMEM_LOCK_TIMEOUT is not a number of seconds.</exception>
     /// <exception cref="IOException">The data directory cannot be created, or another chatmem holds it for too long.</exception>
-    public static EmbeddedGarnet Start(string? dataDir)
+    public static EmbeddedGarnet Start(string? dataDir, string? verb = null, TimeSpan? lockTimeout = null)
     {
         List<string> persistence = [];
-        FileStream? dataLock = null;
+        DataLock? dataLock = null;
         if (dataDir is not null)
         {
+            if (File.Exists(dataDir))
+            {
+                // Bad input (exit 2), not an unusable server: the user named a file.
+                throw new ArgumentException($"cannot use data directory {dataDir}: is not a directory");
+            }
+
+            var timeout = lockTimeout ?? LockTimeoutFromEnvironment() ?? DefaultLockTimeout;
             var checkpoints = Directory.CreateDirectory(Path.Combine(dataDir, "checkpoints")).FullName;
             var logs = Directory.CreateDirectory(Path.Combine(dataDir, "log")).FullName;
             // Two servers on one append-only file each replay only their own writes: chatmem processes take turns.
-            dataLock = AcquireLock(Path.Combine(dataDir, "chatmem.lock"));
+            dataLock = DataLock.Acquire(dataDir, verb ?? VerbFromCommandLine(), timeout);
             // RandomAccess: the default native device needs libaio, which Debian lacks, and then recovery silently fails.
             persistence = ["--storage-tier", "--device-type", "RandomAccess", "--aof", "--aof-commit-freq", "0", "--recover",
                 "--checkpointdir", checkpoints, "--logdir", logs];
@@ -111,29 +132,39 @@ internal sealed class EmbeddedGarnet : IDisposable
         }
     }
 
-    /// <summary>An exclusive lock on <paramref name="path"/> (FileShare.None is an flock on Unix), waiting for its holder.</summary>
-    private static FileStream AcquireLock(string path)
+    /// <summary>CHATMEM_LOCK_TIMEOUT in seconds (0 means do not wait), or <see langword="null"/> when unset.</summary>
+    private static TimeSpan? LockTimeoutFromEnvironment()
     {
-        var deadline = DateTime.UtcNow + LockWait;
-        while (true)
+        if (Environment.GetEnvironmentVariable(LockTimeoutVariable) is not { Length: > 0 } text)
         {
-            try
-            {
-                return new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-            }
-            catch (IOException ex) when (IsHeldElsewhere(ex) && DateTime.UtcNow < deadline)
-            {
-                Thread.Sleep(50);
-            }
-            catch (IOException ex) when (IsHeldElsewhere(ex))
-            {
-                throw new IOException($"another chatmem process has held it for {LockWait.TotalSeconds:0} s", ex);
-            }
+            return null;
         }
+
+        return double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && seconds is >= 0 and <= 86_400
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new ArgumentException($"{LockTimeoutVariable} must be a number of seconds between 0 and 86400 (was '{text}')");
     }
 
-    // EWOULDBLOCK from flock (11 on Linux, 35 on macOS); sharing or lock violation on Windows.
-    private static bool IsHeldElsewhere(IOException ex) => ex.HResult is 11 or 35 or unchecked((int)0x80070020) or unchecked((int)0x80070021);
+    /// <summary>The verb on chatmem's command line: the first argument that is neither a global option nor its value.
+    /// Only a fallback for callers that do not pass the verb (never the whole command line: it may hold a key).</summary>
+    private static string VerbFromCommandLine()
+    {
+        var valued = CliOptions.Global.Where(o => o.GetType() != typeof(Option<bool>)).Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        var args = Environment.GetCommandLineArgs();
+        for (var i = 1; i < args.Length; i++)
+        {
+            if (valued.Contains(args[i]))
+            {
+                i++;
+            }
+            else if (!args[i].StartsWith('-'))
+            {
+                return args[i];
+            }
+        }
+
+        return "chatmem";
+    }
 
     private static int FreePort()
     {

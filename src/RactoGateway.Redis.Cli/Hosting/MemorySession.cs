@@ -44,7 +44,9 @@ internal sealed class MemorySession : IAsyncDisposable
             var url = CliOptions.RedisUrl(parsed);
             var options = url is null ? null : RedisEndpoint.Parse(url);
             password = options?.Password;
-            var garnet = url is null ? EmbeddedGarnet.Start(dataDir) : null;
+            var garnet = url is null
+                ? EmbeddedGarnet.Start(dataDir, parsed.CommandResult.Command.Name, parsed.GetValue(CliOptions.LockTimeout) is { } wait ? TimeSpan.FromSeconds(wait) : null)
+                : null;
             session = new MemorySession(options ?? ConfigurationOptions.Parse(garnet!.Endpoint), garnet);
             return await body(session);
         }
