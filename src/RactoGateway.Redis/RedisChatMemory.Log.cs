@@ -16,5 +16,8 @@ public sealed partial class RedisChatMemory
 
         [LoggerMessage(3, LogLevel.Information, "Connection to Redis at {Endpoint} restored", EventName = "ConnectionRestored")]
         public static partial void ConnectionRestored(ILogger logger, string endpoint);
+
+        [LoggerMessage(4, LogLevel.Warning, "ChatMemoryConfig.Connections is {Connections}, but a multiplexer was passed in: every call uses that one multiplexer (Connections applies only when the memory connects from a URL)", EventName = "ConnectionsIgnored")]
+        public static partial void ConnectionsIgnored(ILogger logger, int connections);
     }
 }

@@ -14,8 +14,9 @@ namespace RactoGateway.Redis;
 /// service, a background worker and a Python ractogateway service on the same settings see the same history.
 /// </summary>
 /// <remarks>
-/// <para>Thread-safe; create one per application (or register it with <c>AddRedisChatMemory</c>). It keeps one
-/// <see cref="IConnectionMultiplexer"/> for its whole life.</para>
+/// <para>Thread-safe; create one per application (or register it with <c>AddRedisChatMemory</c>). It keeps its
+/// <see cref="IConnectionMultiplexer"/> (or, with <see cref="ChatMemoryConfig.Connections"/>, several used in turn) for
+/// its whole life.</para>
 /// <para>Bad arguments throw <see cref="ArgumentException"/> (or a subclass) naming the parameter, before any network I/O.
 /// When Redis cannot be reached, calls fail with StackExchange.Redis's <see cref="RedisConnectionException"/>, or
 /// <see cref="RedisTimeoutException"/> (a <see cref="TimeoutException"/>) once the configured timeout passes; both are
@@ -25,18 +26,20 @@ namespace RactoGateway.Redis;
 /// </remarks>
 public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
 {
-    private readonly IConnectionMultiplexer _connection;
+    private readonly IConnectionMultiplexer[] _connections;
     private readonly bool _ownsConnection;
     private readonly ChatMemoryConfig _config;
     private readonly ILogger _logger;
-    private readonly IDatabase _database;
+    private readonly IDatabase[] _databases;
     private readonly string _keyPrefix;
     private readonly RedisValue _window;
     private readonly RedisValue _ttlMilliseconds;
     private readonly RedisValue _rule;
     private volatile bool _disposed;
+    private uint _nextConnection;
 
-    /// <summary>Connects to Redis at <paramref name="url"/> and owns that connection until disposed.</summary>
+    /// <summary>Connects to Redis at <paramref name="url"/> and owns that connection (or the
+    /// <see cref="ChatMemoryConfig.Connections"/> connections) until disposed.</summary>
     /// <param name="url"><c>redis://[user:password@]host[:port][/db]</c>, <c>rediss://</c> (TLS), or a StackExchange.Redis
     /// configuration string (<c>host:port,host:port,password=...</c>).</param>
     /// <param name="config">Window, expiry and key settings; <see langword="null"/> for ractogateway's defaults.</param>
@@ -47,7 +50,9 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
     }
 
-    /// <summary>Uses <paramref name="client"/>, which stays the caller's: disposing this object does not close it.</summary>
+    /// <summary>Uses <paramref name="client"/>, which stays the caller's: disposing this object does not close it. Every
+    /// call goes through this one multiplexer: <see cref="ChatMemoryConfig.Connections"/> is ignored (with a warning
+    /// logged when it is above 1), since this object cannot open more connections like one it did not create.</summary>
     /// <param name="client">A connection shared with the rest of the application.</param>
     /// <param name="config">Window, expiry and key settings; <see langword="null"/> for ractogateway's defaults.</param>
     /// <param name="logger">Receives warnings about skipped corrupt elements and lost connections.</param>
@@ -58,25 +63,47 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
     }
 
+    /// <summary>Opens <see cref="ChatMemoryConfig.Connections"/> connections with <paramref name="options"/> and owns
+    /// them (the command-line tool's way in, with its own timeouts).</summary>
+    internal RedisChatMemory(ConfigurationOptions options, ChatMemoryConfig? config, ILogger? logger = null)
+        : this(ValidatedConfig(config), logger, options)
+    {
+    }
+
     private RedisChatMemory(ChatMemoryConfig config, ILogger? logger, ConfigurationOptions options)
-        : this(config, logger, ConnectionMultiplexer.Connect(options), ownsConnection: true)
+        : this(config, logger, Connect(options, config.Connections), ownsConnection: true)
     {
     }
 
     private RedisChatMemory(ChatMemoryConfig config, ILogger? logger, IConnectionMultiplexer connection, bool ownsConnection)
+        : this(config, logger, [connection], ownsConnection)
+    {
+        if (config.Connections > 1)
+        {
+            Log.ConnectionsIgnored(_logger, config.Connections);
+        }
+    }
+
+    private RedisChatMemory(ChatMemoryConfig config, ILogger? logger, IConnectionMultiplexer[] connections, bool ownsConnection)
     {
         _config = config;
         _logger = logger ?? NullLogger.Instance;
-        _connection = connection;
+        _connections = connections;
         _ownsConnection = ownsConnection;
-        _database = connection.GetDatabase();
+        _databases = Array.ConvertAll(connections, c => c.GetDatabase());
         _keyPrefix = config.KeyPrefix + ":";
         _window = config.WindowSize;
         _ttlMilliseconds = config.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0L;
         _rule = WindowPolicy.ScriptRule(config.Window);
-        _connection.ConnectionFailed += OnConnectionFailed;
-        _connection.ConnectionRestored += OnConnectionRestored;
+        foreach (var connection in connections)
+        {
+            connection.ConnectionFailed += OnConnectionFailed;
+            connection.ConnectionRestored += OnConnectionRestored;
+        }
     }
+
+    /// <summary>The multiplexers this object sends through, in turn (one unless it opened several); for tests.</summary>
+    internal IReadOnlyList<IConnectionMultiplexer> Multiplexers => _connections;
 
     /// <summary>The settings in force (a copy taken at construction).</summary>
     public ChatMemoryConfig Config => _config.Clone();
@@ -185,11 +212,10 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The messages, or an empty list when the conversation does not exist or has expired.</returns>
     public async Task<IReadOnlyList<ChatMemoryMessage>> GetHistoryAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        Decode(await ReadAsync(conversationId, KeyFor(conversationId), cancellationToken).ConfigureAwait(false));
+        await ReadAsync(conversationId, KeyFor(conversationId), cancellationToken).ConfigureAwait(false);
 
     /// <inheritdoc cref="GetHistoryAsync(string, CancellationToken)"/>
-    public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId) =>
-        Decode(Run("get_history", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListRange(s.Item2)));
+    public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId) => Read(conversationId, KeyFor(conversationId));
 
     /// <summary>Returns the newest messages whose tokens fit <paramref name="maxTokens"/>, oldest first, dropping whole
     /// units as the window does (tool calls with their results; with <see cref="ChatMemoryWindow.ToolCallAware"/>, whole
@@ -203,8 +229,8 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
         var key = KeyFor(conversationId);
         var counter = CounterFor(maxTokens);
-        var elements = await ReadAsync(conversationId, key, cancellationToken).ConfigureAwait(false);
-        return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
+        var messages = await ReadAsync(conversationId, key, cancellationToken).ConfigureAwait(false);
+        return WindowPolicy.FitToBudget(messages, maxTokens, counter, _config.Window);
     }
 
     /// <inheritdoc cref="GetHistoryAsync(string, int, CancellationToken)"/>
@@ -212,8 +238,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
         var key = KeyFor(conversationId);
         var counter = CounterFor(maxTokens);
-        var elements = Run("get_history", conversationId, (_database, key), static s => s.Item1.ListRange(s.Item2));
-        return WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window);
+        return WindowPolicy.FitToBudget(Read(conversationId, key), maxTokens, counter, _config.Window);
     }
 
     /// <summary>Returns the number of stored elements (corrupt ones included), 0 when the conversation does not exist.</summary>
@@ -221,22 +246,22 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The length of the conversation's list.</returns>
     public Task<long> CountAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        RunAsync("count", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListLengthAsync(s.Item2), cancellationToken);
+        RunAsync("count", conversationId, (Database(), KeyFor(conversationId)), static s => s.Item1.ListLengthAsync(s.Item2), cancellationToken);
 
     /// <inheritdoc cref="CountAsync(string, CancellationToken)"/>
     public long Count(string conversationId) =>
-        Run("count", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListLength(s.Item2));
+        Run("count", conversationId, (Database(), KeyFor(conversationId)), static s => s.Item1.ListLength(s.Item2));
 
     /// <summary>Deletes the conversation. Clearing a conversation that does not exist does nothing.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>A task that completes when Redis has deleted the key.</returns>
     public Task ClearAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        RunAsync("clear", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.KeyDeleteAsync(s.Item2), cancellationToken);
+        RunAsync("clear", conversationId, (Database(), KeyFor(conversationId)), static s => s.Item1.KeyDeleteAsync(s.Item2), cancellationToken);
 
     /// <inheritdoc cref="ClearAsync(string, CancellationToken)"/>
     public void Clear(string conversationId) =>
-        Run("clear", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
+        Run("clear", conversationId, (Database(), KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
 
     /// <summary>The Redis key of a conversation: <c>{KeyPrefix}:{conversationId}</c>.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
@@ -248,7 +273,10 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
         if (Detach())
         {
-            _connection.Dispose();
+            foreach (var connection in _connections)
+            {
+                connection.Dispose();
+            }
         }
     }
 
@@ -258,13 +286,16 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
         if (Detach())
         {
-            await _connection.DisposeAsync().ConfigureAwait(false);
+            foreach (var connection in _connections)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+            }
         }
     }
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"RedisChatMemory(endpoints={RedisEndpoint.Describe(_connection.GetEndPoints())}, maxTurns={_config.MaxTurns}, ttl={(_config.Ttl is { } t ? t.TotalSeconds + "s" : "none")}, prefix={_config.KeyPrefix})";
+        $"RedisChatMemory(endpoints={RedisEndpoint.Describe(_connections[0].GetEndPoints())}, connections={_connections.Length}, maxTurns={_config.MaxTurns}, ttl={(_config.Ttl is { } t ? t.TotalSeconds + "s" : "none")}, prefix={_config.KeyPrefix})";
 
     private static ChatMemoryConfig ValidatedConfig(ChatMemoryConfig? config)
     {
@@ -277,14 +308,137 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         return copy;
     }
 
-    private Task<RedisResult> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
-        RunAsync("append", conversationId, (this, key, AppendArgs(batch)), static s => s.Item1.EvaluateAppendAsync(s.Item2, s.Item3), cancellationToken, batch.Length);
+    private async Task AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var op = Start("append", conversationId);
+        try
+        {
+            var index = NextConnection();
+            if (_config.WaitForReplicas > 0)
+            {
+                await AppendAndWaitForReplicasAsync(index, key, batch).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await EvaluateAppendAsync(_databases[index], key, batch).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
 
-    private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch) =>
-        Run("append", conversationId, (this, key, AppendArgs(batch)), static s => s.Item1.EvaluateAppend(s.Item2, s.Item3), batch.Length);
+            op.Complete(batch.Length);
+        }
+        catch (Exception ex)
+        {
+            op.Fail(ex);
+            throw;
+        }
+    }
 
-    private Task<RedisValue[]> ReadAsync(string conversationId, RedisKey key, CancellationToken cancellationToken) =>
-        RunAsync("get_history", conversationId, (_database, key), static s => s.Item1.ListRangeAsync(s.Item2), cancellationToken);
+    private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch)
+    {
+        var op = Start("append", conversationId);
+        try
+        {
+            EvaluateAppend(NextConnection(), key, batch);
+            op.Complete(batch.Length);
+        }
+        catch (Exception ex)
+        {
+            op.Fail(ex);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The read core: <c>LRANGE key 0 -1</c> through <see cref="IDatabaseAsync.ExecuteRespAsync"/>, whose reply stays in
+    /// StackExchange.Redis's pooled buffer, decoded from one span per element (no <see cref="RedisValue"/> or
+    /// <c>byte[]</c> per element) into a list the caller owns. Routed by the key, as any keyed command (Redis Cluster).
+    /// </summary>
+    internal async Task<List<ChatMemoryMessage>> ReadAsync(string conversationId, RedisKey key, CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        var op = Start("get_history", conversationId);
+        RespResult reply;
+        try
+        {
+            reply = await SendRead(Database(), key).WaitAsync(cancellationToken).ConfigureAwait(false);
+            op.Complete(0);
+        }
+        catch (Exception ex)
+        {
+            op.Fail(ex);
+            throw;
+        }
+
+        using (reply)
+        {
+            return Decode(reply);
+        }
+    }
+
+    /// <inheritdoc cref="ReadAsync"/>
+    internal List<ChatMemoryMessage> Read(string conversationId, RedisKey key)
+    {
+        using var reply = Run("get_history", conversationId, (Database(), key), static s => SendReadSync(s.Item1, s.Item2));
+        return Decode(reply);
+    }
+
+    private static Task<RespResult> SendRead(IDatabaseAsync database, RedisKey key)
+    {
+        var args = LRangeArgs.Rent(key);
+        try
+        {
+            return database.ExecuteRespAsync("LRANGE", args.Memory);
+        }
+        finally
+        {
+            args.Return();
+        }
+    }
+
+    private static RespResult SendReadSync(IDatabase database, RedisKey key)
+    {
+        var args = LRangeArgs.Rent(key);
+        try
+        {
+            return database.ExecuteResp("LRANGE", args.Memory);
+        }
+        finally
+        {
+            args.Return();
+        }
+    }
+
+    private ChatMemoryInstruments.Operation Start(string operation, string conversationId) =>
+        ChatMemoryInstruments.Start(operation, _config.KeyPrefix, _config.IncludeConversationIdInTelemetry ? conversationId : null);
+
+    /// <summary>The database of the next connection, in turn.</summary>
+    private IDatabase Database() => _databases[NextConnection()];
+
+    private int NextConnection() =>
+        _databases.Length == 1 ? 0 : (int)(Interlocked.Increment(ref _nextConnection) % (uint)_databases.Length);
+
+    private static IConnectionMultiplexer[] Connect(ConfigurationOptions options, int count)
+    {
+        var connections = new IConnectionMultiplexer[count];
+        try
+        {
+            for (var i = 0; i < count; i++)
+            {
+                connections[i] = ConnectionMultiplexer.Connect(i == 0 ? options : options.Clone());
+            }
+        }
+        catch
+        {
+            foreach (var opened in connections)
+            {
+                opened?.Dispose();
+            }
+
+            throw;
+        }
+
+        return connections;
+    }
 
     /// <summary>Runs one Redis call as one traced, timed operation. The state argument keeps the hot path free of closures.</summary>
     private async Task<T> RunAsync<TState, T>(
@@ -320,23 +474,6 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
             op.Fail(ex);
             throw;
         }
-    }
-
-    /// <summary>The arguments of <c>append.lua</c>: window, expiry, rule, then (id marker, element) per message.
-    /// Encoding happens here, before any I/O.</summary>
-    private RedisValue[] AppendArgs(ChatMemoryMessage[] messages)
-    {
-        var args = new RedisValue[3 + (2 * messages.Length)];
-        args[0] = _window;
-        args[1] = _ttlMilliseconds;
-        args[2] = _rule;
-        for (var i = 0; i < messages.Length; i++)
-        {
-            args[3 + (2 * i)] = messages[i].MessageId is { } id ? MessageCodec.IdMarker(id) : RedisValue.EmptyString;
-            args[4 + (2 * i)] = MessageCodec.Encode(messages[i]);
-        }
-
-        return args;
     }
 
     private ChatMemoryMessage Plain(string role, string content)
@@ -441,40 +578,76 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
             "Reading under a token budget needs ChatMemoryConfig.TokenCounter: set it, e.g. to O200kTokenCounter.Instance from the RactoGateway.Redis.Tokenizers package.");
     }
 
+    /// <summary>Sends <c>append.lua</c> by hash; on NOSCRIPT (after a restart, a failover or SCRIPT FLUSH) sends its body
+    /// once with EVAL, which caches it again.</summary>
+    private async Task EvaluateAppendAsync(IDatabaseAsync database, RedisKey key, ChatMemoryMessage[] batch)
+    {
+        try
+        {
+            using var reply = await SendAppend(database, key, batch, byText: false).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ChatMemoryScripts.IsNoScript(ex))
+        {
+            using var reply = await SendAppend(database, key, batch, byText: true).ConfigureAwait(false);
+        }
+    }
+
+    private void EvaluateAppendSync(IDatabase database, RedisKey key, ChatMemoryMessage[] batch)
+    {
+        try
+        {
+            SendAppendSync(database, key, batch, byText: false).Dispose();
+        }
+        catch (RedisServerException ex) when (ChatMemoryScripts.IsNoScript(ex))
+        {
+            SendAppendSync(database, key, batch, byText: true).Dispose();
+        }
+    }
+
+    private Task<RespResult> SendAppend(IDatabaseAsync database, RedisKey key, ChatMemoryMessage[] batch, bool byText)
+    {
+        using var args = AppendArgs.Create(this, key, batch, byText);
+        return database.ExecuteRespAsync(args.Command, args.Memory);
+    }
+
+    private RespResult SendAppendSync(IDatabase database, RedisKey key, ChatMemoryMessage[] batch, bool byText)
+    {
+        using var args = AppendArgs.Create(this, key, batch, byText);
+        return database.ExecuteResp(args.Command, args.Memory);
+    }
+
     /// <summary>
     /// The append, then <c>WAIT n timeout</c> (not allowed inside Lua) on the connection to the master that stored it:
     /// WAIT counts the replicas that have this connection's last write. The master is identified (an EXISTS round trip
     /// that follows MOVED) before and after the append; if the slot moved in between (a failover or resharding), nobody
     /// can vouch for the write and it counts as acknowledged by 0 replicas.
     /// </summary>
-    private Task<RedisResult> EvaluateAppendAsync(RedisKey key, RedisValue[] args) =>
-        _config.WaitForReplicas > 0 ? AppendAndWaitForReplicasAsync(key, args) : _database.EvaluateAsync(ChatMemoryScripts.Append, key, args);
-
-    private RedisResult EvaluateAppend(RedisKey key, RedisValue[] args)
+    private void EvaluateAppend(int index, RedisKey key, ChatMemoryMessage[] batch)
     {
+        var database = _databases[index];
         if (_config.WaitForReplicas == 0)
         {
-            return _database.Evaluate(ChatMemoryScripts.Append, key, args);
+            EvaluateAppendSync(database, key, batch);
+            return;
         }
 
         // WAIT is not allowed in scripts: it follows the append on the connection to the master that stored it, and
         // only counts when that master did not change in between (a failover).
-        var before = _database.IdentifyEndpoint(key);
-        var result = _database.Evaluate(ChatMemoryScripts.Append, key, args);
-        var master = _database.IdentifyEndpoint(key);
-        ThrowIfUnreplicated(master is not null && master.Equals(before) ? (long)_connection.GetServer(master).Execute("WAIT", _config.WaitForReplicas, WaitMilliseconds) : 0);
-        return result;
+        var before = database.IdentifyEndpoint(key);
+        EvaluateAppendSync(database, key, batch);
+        var master = database.IdentifyEndpoint(key);
+        ThrowIfUnreplicated(master is not null && master.Equals(before) ? (long)_connections[index].GetServer(master).Execute("WAIT", _config.WaitForReplicas, WaitMilliseconds) : 0);
     }
 
-    private async Task<RedisResult> AppendAndWaitForReplicasAsync(RedisKey key, RedisValue[] args)
+    private async Task AppendAndWaitForReplicasAsync(int index, RedisKey key, ChatMemoryMessage[] batch)
     {
-        var before = await _database.IdentifyEndpointAsync(key).ConfigureAwait(false);
-        var result = await _database.EvaluateAsync(ChatMemoryScripts.Append, key, args).ConfigureAwait(false);
-        var master = await _database.IdentifyEndpointAsync(key).ConfigureAwait(false);
+        var database = _databases[index];
+        var before = await database.IdentifyEndpointAsync(key).ConfigureAwait(false);
+        await EvaluateAppendAsync(database, key, batch).ConfigureAwait(false);
+        var master = await database.IdentifyEndpointAsync(key).ConfigureAwait(false);
         ThrowIfUnreplicated(master is not null && master.Equals(before)
-            ? (long)await _connection.GetServer(master).ExecuteAsync("WAIT", _config.WaitForReplicas, WaitMilliseconds).ConfigureAwait(false)
+            ? (long)await _connections[index].GetServer(master).ExecuteAsync("WAIT", _config.WaitForReplicas, WaitMilliseconds).ConfigureAwait(false)
             : 0);
-        return result;
     }
 
     private long WaitMilliseconds => (long)Math.Ceiling(_config.WaitForReplicasTimeout.TotalMilliseconds);
@@ -494,13 +667,13 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         return new RedisKey(_keyPrefix + conversationId);
     }
 
-    private List<ChatMemoryMessage> Decode(RedisValue[] elements)
+    private List<ChatMemoryMessage> Decode(RespResult reply)
     {
-        var messages = MessageCodec.DecodeAll(elements, out var skipped);
+        var messages = MessageCodec.DecodeAll(reply, out var skipped, out var elements);
         ChatMemoryInstruments.RecordRead(messages.Count, skipped);
         if (skipped > 0)
         {
-            Log.CorruptElementsSkipped(_logger, skipped, elements.Length);
+            Log.CorruptElementsSkipped(_logger, skipped, elements);
         }
 
         return messages;
@@ -514,8 +687,12 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         }
 
         _disposed = true;
-        _connection.ConnectionFailed -= OnConnectionFailed;
-        _connection.ConnectionRestored -= OnConnectionRestored;
+        foreach (var connection in _connections)
+        {
+            connection.ConnectionFailed -= OnConnectionFailed;
+            connection.ConnectionRestored -= OnConnectionRestored;
+        }
+
         return _ownsConnection;
     }
 
