@@ -83,6 +83,20 @@ public sealed partial class RedisChatMemory
             }
         }
 
+        /// <summary>The script's ARGV as <see cref="RedisValue"/>s that own their bytes, for the classic
+        /// <c>ScriptEvaluate</c>, which keeps them until the command is written.</summary>
+        public RedisValue[] ToScriptValues()
+        {
+            var values = new RedisValue[_count - 3];
+            for (var i = 3; i < _count; i++)
+            {
+                var value = _args[i].Value;
+                values[i - 3] = i < Fixed || value.IsNullOrEmpty ? value : (RedisValue)((ReadOnlyMemory<byte>)value).ToArray();
+            }
+
+            return values;
+        }
+
         public void Dispose()
         {
             // Cleared so that the pool holds no keys or slices of the buffer.

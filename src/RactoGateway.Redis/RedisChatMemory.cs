@@ -38,6 +38,13 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     private volatile bool _disposed;
     private uint _nextConnection;
 
+    private const int ReplyModeUnknown = 0;
+    private const int ReplyModeResp = 1;
+    private const int ReplyModeClassic = 2;
+
+    /// <summary>Per connection: <see cref="ReplyModeUnknown"/>, <see cref="ReplyModeResp"/> or <see cref="ReplyModeClassic"/> (see <see cref="UsesRespReplies"/>).</summary>
+    private readonly int[] _replyModes;
+
     /// <summary>Connects to Redis at <paramref name="url"/> and owns that connection (or the
     /// <see cref="ChatMemoryConfig.Connections"/> connections) until disposed.</summary>
     /// <param name="url"><c>redis://[user:password@]host[:port][/db]</c>, <c>rediss://</c> (TLS), or a StackExchange.Redis
@@ -91,6 +98,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         _connections = connections;
         _ownsConnection = ownsConnection;
         _databases = Array.ConvertAll(connections, c => c.GetDatabase());
+        _replyModes = new int[connections.Length];
         _keyPrefix = config.KeyPrefix + ":";
         _window = config.WindowSize;
         _ttlMilliseconds = config.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0L;
@@ -321,7 +329,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
             }
             else
             {
-                await EvaluateAppendAsync(_databases[index], key, batch).WaitAsync(cancellationToken).ConfigureAwait(false);
+                await EvaluateAppendAsync(index, key, batch).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
 
             op.Complete(batch.Length);
@@ -353,20 +361,36 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     /// StackExchange.Redis's pooled buffer, decoded from one span per element (no <see cref="RedisValue"/> or
     /// <c>byte[]</c> per element) into a list the caller owns. Routed by the key, as any keyed command (Redis Cluster).
     /// </summary>
+    /// <remarks>On Redis Cluster the classic <c>ListRangeAsync</c> is used instead (see <see cref="UsesRespReplies"/>).</remarks>
     internal async Task<List<ChatMemoryMessage>> ReadAsync(string conversationId, RedisKey key, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
+        var index = NextConnection();
         var op = Start("get_history", conversationId);
-        RespResult reply;
+        RespResult? reply = null;
+        RedisValue[]? elements = null;
         try
         {
-            reply = await SendRead(Database(), key).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (UsesRespReplies(index))
+            {
+                reply = await SendRead(_databases[index], key).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                elements = await _databases[index].ListRangeAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+
             op.Complete(0);
         }
         catch (Exception ex)
         {
             op.Fail(ex);
             throw;
+        }
+
+        if (reply is null)
+        {
+            return Decode(elements!);
         }
 
         using (reply)
@@ -378,8 +402,45 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     /// <inheritdoc cref="ReadAsync"/>
     internal List<ChatMemoryMessage> Read(string conversationId, RedisKey key)
     {
-        using var reply = Run("get_history", conversationId, (Database(), key), static s => SendReadSync(s.Item1, s.Item2));
+        var index = NextConnection();
+        if (!UsesRespReplies(index))
+        {
+            return Decode(Run("get_history", conversationId, (_databases[index], key), static s => s.Item1.ListRange(s.Item2)));
+        }
+
+        using var reply = Run("get_history", conversationId, (_databases[index], key), static s => SendReadSync(s.Item1, s.Item2));
         return Decode(reply);
+    }
+
+    /// <summary>
+    /// Whether calls on connection <paramref name="index"/> go through <see cref="IDatabaseAsync.ExecuteRespAsync"/>
+    /// (pooled replies, rented arguments): yes unless it talks to a Redis Cluster. StackExchange.Redis 3.4.35 releases
+    /// such a command's rendered arguments when a MOVED or ASK reply arrives and then resends it, which fails the call and
+    /// poisons the connection to the new owner of the slot (every command in flight on it fails), so on a cluster, where
+    /// slots move in every resharding and failover, the classic <c>ListRangeAsync</c>/<c>ScriptEvaluateAsync</c> are used.
+    /// Decided on the first call made while a server is connected, then kept; until then, the classic path.
+    /// </summary>
+    internal bool UsesRespReplies(int index)
+    {
+        var mode = Volatile.Read(ref _replyModes[index]);
+        if (mode == ReplyModeUnknown)
+        {
+            foreach (var server in _connections[index].GetServers())
+            {
+                if (server.IsConnected)
+                {
+                    mode = server.ServerType == ServerType.Cluster ? ReplyModeClassic : ReplyModeResp;
+                    if (mode == ReplyModeClassic)
+                    {
+                        break;
+                    }
+                }
+            }
+
+            Volatile.Write(ref _replyModes[index], mode);
+        }
+
+        return mode == ReplyModeResp;
     }
 
     private static Task<RespResult> SendRead(IDatabaseAsync database, RedisKey key)
@@ -580,8 +641,15 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
 
     /// <summary>Sends <c>append.lua</c> by hash; on NOSCRIPT (after a restart, a failover or SCRIPT FLUSH) sends its body
     /// once with EVAL, which caches it again.</summary>
-    private async Task EvaluateAppendAsync(IDatabaseAsync database, RedisKey key, ChatMemoryMessage[] batch)
+    private async Task EvaluateAppendAsync(int index, RedisKey key, ChatMemoryMessage[] batch)
     {
+        var database = _databases[index];
+        if (!UsesRespReplies(index))
+        {
+            await database.EvaluateAsync(ChatMemoryScripts.Append, key, ScriptValues(key, batch)).ConfigureAwait(false);
+            return;
+        }
+
         try
         {
             using var reply = await SendAppend(database, key, batch, byText: false).ConfigureAwait(false);
@@ -592,8 +660,15 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         }
     }
 
-    private void EvaluateAppendSync(IDatabase database, RedisKey key, ChatMemoryMessage[] batch)
+    private void EvaluateAppendSync(int index, RedisKey key, ChatMemoryMessage[] batch)
     {
+        var database = _databases[index];
+        if (!UsesRespReplies(index))
+        {
+            database.Evaluate(ChatMemoryScripts.Append, key, ScriptValues(key, batch));
+            return;
+        }
+
         try
         {
             SendAppendSync(database, key, batch, byText: false).Dispose();
@@ -602,6 +677,13 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         {
             SendAppendSync(database, key, batch, byText: true).Dispose();
         }
+    }
+
+    /// <summary>append.lua's ARGV for the classic <c>ScriptEvaluate</c> (a cluster), which keeps them until it writes the command.</summary>
+    private RedisValue[] ScriptValues(RedisKey key, ChatMemoryMessage[] batch)
+    {
+        using var args = AppendArgs.Create(this, key, batch, byText: false);
+        return args.ToScriptValues();
     }
 
     private Task<RespResult> SendAppend(IDatabaseAsync database, RedisKey key, ChatMemoryMessage[] batch, bool byText)
@@ -627,14 +709,14 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         var database = _databases[index];
         if (_config.WaitForReplicas == 0)
         {
-            EvaluateAppendSync(database, key, batch);
+            EvaluateAppendSync(index, key, batch);
             return;
         }
 
         // WAIT is not allowed in scripts: it follows the append on the connection to the master that stored it, and
         // only counts when that master did not change in between (a failover).
         var before = database.IdentifyEndpoint(key);
-        EvaluateAppendSync(database, key, batch);
+        EvaluateAppendSync(index, key, batch);
         var master = database.IdentifyEndpoint(key);
         ThrowIfUnreplicated(master is not null && master.Equals(before) ? (long)_connections[index].GetServer(master).Execute("WAIT", _config.WaitForReplicas, WaitMilliseconds) : 0);
     }
@@ -643,7 +725,7 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
     {
         var database = _databases[index];
         var before = await database.IdentifyEndpointAsync(key).ConfigureAwait(false);
-        await EvaluateAppendAsync(database, key, batch).ConfigureAwait(false);
+        await EvaluateAppendAsync(index, key, batch).ConfigureAwait(false);
         var master = await database.IdentifyEndpointAsync(key).ConfigureAwait(false);
         ThrowIfUnreplicated(master is not null && master.Equals(before)
             ? (long)await _connections[index].GetServer(master).ExecuteAsync("WAIT", _config.WaitForReplicas, WaitMilliseconds).ConfigureAwait(false)
@@ -665,6 +747,18 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
         ObjectDisposedException.ThrowIf(_disposed, this);
         return new RedisKey(_keyPrefix + conversationId);
+    }
+
+    private List<ChatMemoryMessage> Decode(RedisValue[] elements)
+    {
+        var messages = MessageCodec.DecodeAll(elements, out var skipped);
+        ChatMemoryInstruments.RecordRead(messages.Count, skipped);
+        if (skipped > 0)
+        {
+            Log.CorruptElementsSkipped(_logger, skipped, elements.Length);
+        }
+
+        return messages;
     }
 
     private List<ChatMemoryMessage> Decode(RespResult reply)

@@ -49,6 +49,18 @@ internal sealed class RawClient(IConnectionMultiplexer[] connections, RedisChatM
     private readonly RedisValue _rule = WindowPolicy.ScriptRule(config.Window);
     private uint _next;
 
+    /// <summary>Loads append.lua on every server, as a raw client calling EVALSHA must before its first call.</summary>
+    public async Task PrepareAsync()
+    {
+        foreach (var connection in connections)
+        {
+            foreach (var endpoint in connection.GetEndPoints())
+            {
+                await connection.GetServer(endpoint).ScriptLoadAsync(ChatMemoryScripts.Append.Text).ConfigureAwait(false);
+            }
+        }
+    }
+
     private IDatabase Next() => _databases[(int)(Interlocked.Increment(ref _next) % (uint)_databases.Length)];
 
     /// <summary>LRANGE key 0 -1 into a <see cref="RedisValue"/>[], no decoding.</summary>

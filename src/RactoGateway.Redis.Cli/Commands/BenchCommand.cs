@@ -71,6 +71,11 @@ internal static class BenchCommand
             var raw = settings.Scenario.StartsWith("raw-", StringComparison.Ordinal)
                 ? new RawClient(await session.ConnectAsync(settings.Connections), memory, config)
                 : null;
+            if (raw is not null)
+            {
+                await raw.PrepareAsync();
+            }
+
             var result = await LoadGenerator.RunAsync(memory, settings, line => Console.Error.WriteLine($"bench: {line}"), ct, raw);
             if (parsed.GetValue(json))
             {
