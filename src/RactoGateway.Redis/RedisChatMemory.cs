@@ -327,6 +327,21 @@ public sealed partial class RedisChatMemory : IDisposable, IAsyncDisposable
             {
                 await AppendAndWaitForReplicasAsync(index, key, batch).WaitAsync(cancellationToken).ConfigureAwait(false);
             }
+            else if (UsesRespReplies(index))
+            {
+                // The common path, inline: one state machine per append (EvaluateAppendAsync does the same for the others).
+                RespResult reply;
+                try
+                {
+                    reply = await SendAppend(_databases[index], key, batch, byText: false).WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (RedisServerException ex) when (ChatMemoryScripts.IsNoScript(ex))
+                {
+                    reply = await SendAppend(_databases[index], key, batch, byText: true).WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+
+                reply.Dispose();
+            }
             else
             {
                 await EvaluateAppendAsync(index, key, batch).WaitAsync(cancellationToken).ConfigureAwait(false);
