@@ -21,9 +21,23 @@ internal static class BenchCommand
         var ops = new Option<long?>("--ops") { Description = "Operations to run, instead of a duration." };
         var warmup = new Option<double>("--warmup") { Description = "Seconds of warm-up before measuring.", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print exactly one JSON object on stdout." };
+        var connections = new Option<int>("--connections")
+        {
+            Description = $"Multiplexers the memory opens and uses in turn (ChatMemoryConfig.Connections, 1 to {ChatMemoryConfig.MaxConnections}).",
+            DefaultValueFactory = _ => 1,
+        };
+        var minThreads = new Option<int>("--min-threads")
+        {
+            Description = "ThreadPool.SetMinThreads for workers and I/O before running (0 leaves the runtime's default). See the README, \"Thread pool\".",
+            DefaultValueFactory = _ => 0,
+        };
+        var pinSystem = new Option<bool>("--pin-system")
+        {
+            Description = "Pin system messages (ChatMemoryWindow.PinSystemMessages); each conversation starts with a full window behind a system message.",
+        };
         var command = new Command("bench", "Measure throughput and latency (embedded Garnet unless --redis). --max-turns defaults to 20 and --ttl to 1800 here.")
         {
-            scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json,
+            scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json, connections, minThreads, pinSystem,
         };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
@@ -36,9 +50,33 @@ internal static class BenchCommand
                 (int)(parsed.GetValue(CliOptions.Ttl) ?? 1800),
                 parsed.GetValue(ops) is null ? TimeSpan.FromSeconds(parsed.GetValue(duration) ?? 10) : null,
                 parsed.GetValue(ops),
-                TimeSpan.FromSeconds(parsed.GetValue(warmup)));
-            var memory = await session.OpenAsync(CliOptions.Config(parsed, defaultMaxTurns: 20, defaultTtlSeconds: 1800));
-            var result = await LoadGenerator.RunAsync(memory, settings, line => Console.Error.WriteLine($"bench: {line}"), ct);
+                TimeSpan.FromSeconds(parsed.GetValue(warmup)),
+                parsed.GetValue(connections),
+                parsed.GetValue(minThreads),
+                parsed.GetValue(pinSystem));
+            if (settings.MinThreads < 0)
+            {
+                throw new ArgumentException($"--min-threads must be 0 or more (was {settings.MinThreads}).");
+            }
+
+            if (settings.MinThreads > 0)
+            {
+                ThreadPool.SetMinThreads(settings.MinThreads, settings.MinThreads);
+            }
+
+            var config = CliOptions.Config(parsed, defaultMaxTurns: 20, defaultTtlSeconds: 1800);
+            config.Connections = settings.Connections;
+            config.Window.PinSystemMessages = settings.PinSystem;
+            var memory = session.OpenOwned(config);
+            var raw = settings.Scenario.StartsWith("raw-", StringComparison.Ordinal)
+                ? new RawClient(await session.ConnectAsync(settings.Connections), memory, config)
+                : null;
+            if (raw is not null)
+            {
+                await raw.PrepareAsync();
+            }
+
+            var result = await LoadGenerator.RunAsync(memory, settings, line => Console.Error.WriteLine($"bench: {line}"), ct, raw);
             if (parsed.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(result, BenchJsonContext.Default.BenchResult));
