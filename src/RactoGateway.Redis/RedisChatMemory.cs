@@ -1,9 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RactoGateway.Redis.Connection;
-using RactoGateway.Redis.Diagnostics;
 using RactoGateway.Redis.Scripts;
-using RactoGateway.Redis.Wire;
 using StackExchange.Redis;
 
 namespace RactoGateway.Redis;
@@ -216,25 +214,15 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <summary>Closes the connections if this object opened them; a connection passed in stays open.</summary>
     public void Dispose()
     {
-        if (!_disposed)
+        if (Detach())
         {
-            _disposed = true;
             _connections.Dispose();
         }
     }
 
     /// <inheritdoc cref="Dispose"/>
     /// <returns>A task that completes when the connections are closed.</returns>
-    public ValueTask DisposeAsync()
-    {
-        if (_disposed)
-        {
-            return ValueTask.CompletedTask;
-        }
-
-        _disposed = true;
-        return _connections.DisposeAsync();
-    }
+    public ValueTask DisposeAsync() => Detach() ? _connections.DisposeAsync() : ValueTask.CompletedTask;
 
     /// <inheritdoc />
     public override string ToString() =>
@@ -249,34 +237,5 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         }
 
         return copy;
-    }
-
-    private Task<long> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
-        RunAsync("append", conversationId, (_append, _connections.Next(), key, batch), static s => s.Item1.AppendAsync(s.Item2, s.Item3, s.Item4), cancellationToken, batch.Length);
-
-    private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch) =>
-        Run("append", conversationId, (_append, _connections.Next(), key, batch), static s => s.Item1.Append(s.Item2, s.Item3, s.Item4), batch.Length);
-
-    /// <summary>Runs one Redis call as one traced, timed operation (see <see cref="ChatMemoryInstruments.RunAsync"/>).</summary>
-    private Task<T> RunAsync<TState, T>(string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken, int appended = 0) =>
-        ChatMemoryInstruments.RunAsync(operation, _config.KeyPrefix, TracedId(conversationId), state, call, cancellationToken, appended);
-
-    private T Run<TState, T>(string operation, string conversationId, TState state, Func<TState, T> call, int appended = 0) =>
-        ChatMemoryInstruments.Run(operation, _config.KeyPrefix, TracedId(conversationId), state, call, appended);
-
-    private string? TracedId(string conversationId) => _config.IncludeConversationIdInTelemetry ? conversationId : null;
-
-    private IChatTokenCounter CounterFor(int maxTokens)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
-        return _config.TokenCounter ?? throw new InvalidOperationException(
-            "Reading under a token budget needs ChatMemoryConfig.TokenCounter: set it, e.g. to O200kTokenCounter.Instance from the RactoGateway.Redis.Tokenizers package.");
-    }
-
-    private RedisKey KeyFor(string conversationId)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return new RedisKey(_keyPrefix + conversationId);
     }
 }
