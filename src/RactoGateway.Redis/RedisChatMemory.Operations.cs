@@ -8,14 +8,15 @@ namespace RactoGateway.Redis;
 public sealed partial class RedisChatMemory
 {
     private Task<long> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
-        RunAsync("append", conversationId, (_append, _connections.Next(), key, batch), static s => s.Item1.AppendAsync(s.Item2, s.Item3, s.Item4), cancellationToken, batch.Length);
+        ChatMemoryInstruments.RunAsync(
+            "append", _config.KeyPrefix, TracedId(conversationId), (_append, _connections.Next(), key, batch), static s => s.Item1.AppendAsync(s.Item2, s.Item3, s.Item4), cancellationToken, batch.Length);
 
     private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch) =>
         Run("append", conversationId, (_append, _connections.Next(), key, batch), static s => s.Item1.Append(s.Item2, s.Item3, s.Item4), batch.Length);
 
     /// <summary>Runs one Redis call as one traced, timed operation (see <see cref="ChatMemoryInstruments.RunAsync"/>).</summary>
-    private Task<T> RunAsync<TState, T>(string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken, int appended = 0) =>
-        ChatMemoryInstruments.RunAsync(operation, _config.KeyPrefix, TracedId(conversationId), state, call, cancellationToken, appended);
+    private Task<T> RunAsync<TState, T>(string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken) =>
+        ChatMemoryInstruments.RunAsync(operation, _config.KeyPrefix, TracedId(conversationId), (state, call), static s => new ValueTask<T>(s.call(s.state)), cancellationToken);
 
     private T Run<TState, T>(string operation, string conversationId, TState state, Func<TState, T> call, int appended = 0) =>
         ChatMemoryInstruments.Run(operation, _config.KeyPrefix, TracedId(conversationId), state, call, appended);

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using RactoGateway.Redis.Connection;
 using RactoGateway.Redis.Wire;
 using StackExchange.Redis;
@@ -88,10 +89,10 @@ internal sealed class AppendScript
     /// <summary>The memory's append of <paramref name="messages"/> on <paramref name="connection"/>: pooled
     /// <c>EVALSHA</c> (the body once on NOSCRIPT), the classic call on a cluster, then WAIT when replicas must acknowledge.</summary>
     /// <returns>The number of messages stored (duplicates by id are not).</returns>
-    public Task<long> AppendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
+    public ValueTask<long> AppendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
         _waitForReplicas == 0
             ? SendAsync(connection, key, messages)
-            : WaitedAsync(connection.Multiplexer, connection.Database, key, () => SendAsync(connection, key, messages));
+            : new(WaitedAsync(connection.Multiplexer, connection.Database, key, () => SendAsync(connection, key, messages).AsTask()));
 
     /// <inheritdoc cref="AppendAsync"/>
     public long Append(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
@@ -105,8 +106,8 @@ internal sealed class AppendScript
     private static long Evaluate(IDatabase database, RedisKey key, RedisValue[] args) =>
         (long)database.Evaluate(ChatMemoryScripts.Append, key, args);
 
-    private Task<long> SendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
-        connection.UsesRespReplies ? SendPooledAsync(connection.Database, key, messages) : EvaluateAsync(connection.Database, key, Args(messages));
+    private ValueTask<long> SendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
+        connection.UsesRespReplies ? SendPooledAsync(connection.Database, key, messages) : new(EvaluateAsync(connection.Database, key, Args(messages)));
 
     private long Send(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages)
     {
@@ -125,7 +126,9 @@ internal sealed class AppendScript
         }
     }
 
-    private async Task<long> SendPooledAsync(IDatabaseAsync database, RedisKey key, ChatMemoryMessage[] messages)
+    // A pooled builder: the append's only other asynchronous step is the telemetry wrapper's task.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<long> SendPooledAsync(IDatabaseAsync database, RedisKey key, ChatMemoryMessage[] messages)
     {
         try
         {
