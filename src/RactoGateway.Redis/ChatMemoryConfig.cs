@@ -76,8 +76,8 @@ public sealed class ChatMemoryConfig
     public const int MaxConnections = 16;
 
     /// <summary>
-    /// Multiplexers a memory opens when it connects from a URL (default 1, at most <see cref="MaxConnections"/>); calls
-    /// use them in turn (round robin), and disposing the memory closes them all. One multiplexer has one socket and one
+    /// Multiplexers a memory opens when it connects itself, from a URL or <c>ConfigurationOptions</c> (default 1, at most
+    /// <see cref="MaxConnections"/>); calls use them in turn (round robin), and disposing the memory closes them all. One multiplexer has one socket and one
     /// reader per server, which caps it at roughly 60-70 thousand 40-message reads a second on a 2-core host; 2 lift
     /// read-heavy services when that reader is the limit (docs/performance.md has the figures). More than about 4 has
     /// measured no gain. Ignored (with a warning logged) when the memory is given an <c>IConnectionMultiplexer</c>:

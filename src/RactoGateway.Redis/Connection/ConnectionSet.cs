@@ -97,6 +97,6 @@ internal sealed partial class ConnectionSet : IDisposable, IAsyncDisposable
         return _owned ? _connections : [];
     }
 
-    [LoggerMessage(4, LogLevel.Warning, "ChatMemoryConfig.Connections is {Connections}, but a multiplexer was passed in: every call uses that one multiplexer (Connections applies only when the memory connects from a URL)", EventName = "ConnectionsIgnored")]
+    [LoggerMessage(4, LogLevel.Warning, "ChatMemoryConfig.Connections is {Connections}, but a multiplexer was passed in: every call uses that one multiplexer (Connections applies only when the memory opens its own connections)", EventName = "ConnectionsIgnored")]
     private static partial void ConnectionsIgnored(ILogger logger, int connections);
 }

