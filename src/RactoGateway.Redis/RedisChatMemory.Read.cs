@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Logging;
 using RactoGateway.Redis.Connection;
 using RactoGateway.Redis.Diagnostics;
@@ -11,7 +12,9 @@ namespace RactoGateway.Redis;
 // ChatConnection.UsesRespReplies). Corrupt elements are skipped, counted and logged.
 public sealed partial class RedisChatMemory
 {
-    private async Task<List<ChatMemoryMessage>> ReadAsync(string conversationId, RedisKey key, CancellationToken cancellationToken)
+    // Pooled: the public method awaiting it and the telemetry wrapper already have a task each.
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<List<ChatMemoryMessage>> ReadAsync(string conversationId, RedisKey key, CancellationToken cancellationToken)
     {
         var connection = _connections.Next();
         if (!connection.UsesRespReplies)
