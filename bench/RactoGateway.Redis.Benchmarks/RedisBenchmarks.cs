@@ -2,16 +2,29 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using BenchmarkDotNet.Attributes;
+using Microsoft.Extensions.AI;
+using RactoGateway.Redis.Scripts;
+using RactoGateway.Redis.Wire;
+using StackExchange.Redis;
 
 namespace RactoGateway.Redis.Benchmarks;
 
-/// <summary>One append and one 40-message read against a local redis-server: one round trip each, no concurrency.</summary>
+/// <summary>
+/// One append and one 40-message read against a local redis-server: one round trip each, no concurrency. The Raw*
+/// benchmarks are the same commands on StackExchange.Redis directly (the append as a plain client writes it: arrays and
+/// an encoded element per call), so that allocation can be compared with the client we build on.
+/// </summary>
 [MemoryDiagnoser]
 public class RedisBenchmarks
 {
     private readonly string _content = new('x', 200);
     private Process? _server;
     private RedisChatMemory _memory = null!;
+    private ConnectionMultiplexer _raw = null!;
+    private IDatabase _database = null!;
+    private RedisKey _fullKey;
+    private RedisKey _appendKey;
+    private RedisValue _rule;
 
     [GlobalSetup]
     public void Setup()
@@ -22,12 +35,19 @@ public class RedisBenchmarks
         {
             _memory.Append("full", i % 2 == 0 ? ChatRoles.User : ChatRoles.Assistant, _content);
         }
+
+        _raw = ConnectionMultiplexer.Connect(endpoint);
+        _database = _raw.GetDatabase();
+        _fullKey = _memory.GetKey("full");
+        _appendKey = _memory.GetKey("raw-appended");
+        _rule = AppendScript.Rule(new ChatMemoryWindow());
     }
 
     [GlobalCleanup]
     public void Cleanup()
     {
         _memory.Dispose();
+        _raw.Dispose();
         if (_server is { } server)
         {
             server.Kill();
@@ -40,7 +60,23 @@ public class RedisBenchmarks
     public Task Append() => _memory.AppendAsync("appended", ChatRoles.User, _content);
 
     [Benchmark]
+    public Task AppendTurn() => _memory.AppendTurnAsync("turns", _content, _content);
+
+    [Benchmark]
     public Task<IReadOnlyList<ChatMemoryMessage>> GetHistory40() => _memory.GetHistoryAsync("full");
+
+    [Benchmark]
+    public Task<IReadOnlyList<ChatMessage>> GetChatMessages40() => _memory.GetChatMessagesAsync("full");
+
+    [Benchmark]
+    public Task<RedisResult> RawEvalSha() =>
+        _database.ScriptEvaluateAsync(ChatMemoryScripts.Append.Sha1, [_appendKey], [40, 1_800_000, _rule, RedisValue.EmptyString, MessageCodec.Encode(ChatRoles.User, _content)]);
+
+    [Benchmark]
+    public Task<RedisValue[]> RawListRange40() => _database.ListRangeAsync(_fullKey);
+
+    [Benchmark]
+    public async Task<int> RawListRange40Decoded() => MessageCodec.DecodeAll(await _database.ListRangeAsync(_fullKey), out _).Count;
 
     private string StartServer()
     {

@@ -72,6 +72,19 @@ public sealed class ChatMemoryConfig
     /// </summary>
     public TimeSpan WaitForReplicasTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The largest value <see cref="Connections"/> accepts.</summary>
+    public const int MaxConnections = 16;
+
+    /// <summary>
+    /// Multiplexers a memory opens when it connects itself, from a URL or <c>ConfigurationOptions</c> (default 1, at most
+    /// <see cref="MaxConnections"/>); calls use them in turn (round robin), and disposing the memory closes them all. One multiplexer has one socket and one
+    /// reader per server, which caps it at roughly 60-70 thousand 40-message reads a second on a 2-core host; 2 lift
+    /// read-heavy services when that reader is the limit (docs/performance.md has the figures). More than about 4 has
+    /// measured no gain. Ignored (with a warning logged) when the memory is given an <c>IConnectionMultiplexer</c>:
+    /// it then uses that one, which stays the caller's; pass a memory per multiplexer if you manage several yourself.
+    /// </summary>
+    public int Connections { get; set; } = 1;
+
     /// <summary>The number of messages the window keeps: <c>MaxTurns * 2</c>.</summary>
     public int WindowSize => checked(MaxTurns * 2);
 
@@ -117,6 +130,11 @@ public sealed class ChatMemoryConfig
         if (WaitForReplicasTimeout < TimeSpan.FromMilliseconds(1) || WaitForReplicasTimeout > TimeSpan.FromHours(1))
         {
             return $"ChatMemoryConfig.WaitForReplicasTimeout must be between 1 millisecond and 1 hour (was {WaitForReplicasTimeout}).";
+        }
+
+        if (Connections < 1 || Connections > MaxConnections)
+        {
+            return $"ChatMemoryConfig.Connections must be between 1 and {MaxConnections} (was {Connections}).";
         }
 
         return null;

@@ -39,22 +39,21 @@ public sealed partial class RedisChatMemory
 
     /// <inheritdoc cref="GetHistoryAsync(string, CancellationToken)"/>
     public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId) =>
-        Decode(Run("get_history", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListRange(s.Item2)));
+        Read(conversationId, KeyFor(conversationId));
 
     /// <inheritdoc cref="GetHistoryAsync(string, int, CancellationToken)"/>
     public IReadOnlyList<ChatMemoryMessage> GetHistory(string conversationId, int maxTokens)
     {
         var key = KeyFor(conversationId);
         var counter = CounterFor(maxTokens);
-        var elements = Run("get_history", conversationId, (_database, key), static s => s.Item1.ListRange(s.Item2));
-        return ModelHistory.Filter(WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window));
+        return ModelHistory.Filter(WindowPolicy.FitToBudget(Read(conversationId, key), maxTokens, counter, _config.Window));
     }
 
     /// <inheritdoc cref="CountAsync(string, CancellationToken)"/>
     public long Count(string conversationId) =>
-        Run("count", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListLength(s.Item2));
+        Run("count", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.ListLength(s.Item2));
 
     /// <inheritdoc cref="ClearAsync(string, CancellationToken)"/>
     public void Clear(string conversationId) =>
-        Run("clear", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
+        Run("clear", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
 }

@@ -1,9 +1,7 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using RactoGateway.Redis.Connection;
-using RactoGateway.Redis.Diagnostics;
 using RactoGateway.Redis.Scripts;
-using RactoGateway.Redis.Wire;
 using StackExchange.Redis;
 
 namespace RactoGateway.Redis;
@@ -14,8 +12,9 @@ namespace RactoGateway.Redis;
 /// service, a background worker and a Python ractogateway service on the same settings see the same history.
 /// </summary>
 /// <remarks>
-/// <para>Thread-safe; create one per application (or register it with <c>AddRedisChatMemory</c>). It keeps one
-/// <see cref="IConnectionMultiplexer"/> for its whole life.</para>
+/// <para>Thread-safe; create one per application (or register it with <c>AddRedisChatMemory</c>). It keeps its
+/// <see cref="IConnectionMultiplexer"/> (or, with <see cref="ChatMemoryConfig.Connections"/>, several used in turn) for
+/// its whole life.</para>
 /// <para>Bad arguments throw <see cref="ArgumentException"/> (or a subclass) naming the parameter, before any network I/O.
 /// When Redis cannot be reached, calls fail with StackExchange.Redis's <see cref="RedisConnectionException"/>, or
 /// <see cref="RedisTimeoutException"/> (a <see cref="TimeoutException"/>) once the configured timeout passes; both are
@@ -25,18 +24,16 @@ namespace RactoGateway.Redis;
 /// </remarks>
 public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDisposable
 {
-    private readonly IConnectionMultiplexer _connection;
-    private readonly bool _ownsConnection;
+    private readonly ConnectionSet _connections;
     private readonly ChatMemoryConfig _config;
     private readonly ILogger _logger;
-    private readonly IDatabase _database;
     private readonly string _keyPrefix;
     private readonly AppendScript _append;
-    private readonly ConnectionEventLog? _events;
     private readonly MessageRules _rules;
     private volatile bool _disposed;
 
-    /// <summary>Connects to Redis at <paramref name="url"/> and owns that connection until disposed.</summary>
+    /// <summary>Connects to Redis at <paramref name="url"/> and owns that connection (or the
+    /// <see cref="ChatMemoryConfig.Connections"/> connections) until disposed.</summary>
     /// <param name="url"><c>redis://[user:password@]host[:port][/db]</c>, <c>rediss://</c> (TLS), or a StackExchange.Redis
     /// configuration string (<c>host:port,host:port,password=...</c>).</param>
     /// <param name="config">Window, expiry and key settings; <see langword="null"/> for ractogateway's defaults.</param>
@@ -47,34 +44,55 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     {
     }
 
-    /// <summary>Uses <paramref name="client"/>, which stays the caller's: disposing this object does not close it.</summary>
+    /// <summary>Connects with <paramref name="options"/> (your own timeouts, TLS, retry settings) and owns that connection
+    /// (or the <see cref="ChatMemoryConfig.Connections"/> connections, each with a copy of the options) until disposed.</summary>
+    /// <param name="options">StackExchange.Redis options; the first connection uses them as given.</param>
+    /// <param name="config">Window, expiry and key settings; <see langword="null"/> for ractogateway's defaults.</param>
+    /// <param name="logger">Receives warnings about skipped corrupt elements and lost connections.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="config"/> is invalid.</exception>
+#pragma warning disable RS0026 // The constructors differ in their first, required parameter's type: never ambiguous.
+    public RedisChatMemory(ConfigurationOptions options, ChatMemoryConfig? config = null, ILogger<RedisChatMemory>? logger = null)
+        : this(ValidatedConfig(config), logger, options ?? throw new ArgumentNullException(nameof(options)))
+    {
+    }
+#pragma warning restore RS0026
+
+    /// <summary>Uses <paramref name="client"/>, which stays the caller's: disposing this object does not close it. Every
+    /// call goes through this one multiplexer: <see cref="ChatMemoryConfig.Connections"/> is ignored (with a warning
+    /// logged when it is above 1), since this object cannot open more connections like one it did not create.</summary>
     /// <param name="client">A connection shared with the rest of the application.</param>
     /// <param name="config">Window, expiry and key settings; <see langword="null"/> for ractogateway's defaults.</param>
     /// <param name="logger">Receives warnings about skipped corrupt elements and lost connections.</param>
     /// <exception cref="ArgumentNullException"><paramref name="client"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="config"/> is invalid.</exception>
     public RedisChatMemory(IConnectionMultiplexer client, ChatMemoryConfig? config = null, ILogger<RedisChatMemory>? logger = null)
-        : this(ValidatedConfig(config), logger, client ?? throw new ArgumentNullException(nameof(client)), ownsConnection: false)
+        : this(ValidatedConfig(config), logger, client ?? throw new ArgumentNullException(nameof(client)))
+    {
+    }
+
+    private RedisChatMemory(ChatMemoryConfig config, ILogger? logger, IConnectionMultiplexer client)
+        : this(config, logger, ConnectionSet.Borrow(client, config.Connections, logger))
     {
     }
 
     private RedisChatMemory(ChatMemoryConfig config, ILogger? logger, ConfigurationOptions options)
-        : this(config, logger, ConnectionMultiplexer.Connect(options), ownsConnection: true)
+        : this(config, logger, ConnectionSet.Connect(options, config.Connections, logger))
     {
     }
 
-    private RedisChatMemory(ChatMemoryConfig config, ILogger? logger, IConnectionMultiplexer connection, bool ownsConnection)
+    private RedisChatMemory(ChatMemoryConfig config, ILogger? logger, ConnectionSet connections)
     {
         _config = config;
         _logger = logger ?? NullLogger.Instance;
-        _connection = connection;
-        _ownsConnection = ownsConnection;
-        _database = connection.GetDatabase();
+        _connections = connections;
         _keyPrefix = config.KeyPrefix + ":";
-        _append = new AppendScript(connection, config);
+        _append = new AppendScript(connections.All[0].Multiplexer, config);
         _rules = new MessageRules(config);
-        _events = ownsConnection ? new ConnectionEventLog(connection, _logger) : null;
     }
+
+    /// <summary>The connections this object sends through, in turn; for tests.</summary>
+    internal ConnectionSet Connections => _connections;
 
     /// <summary>The settings in force (a copy taken at construction).</summary>
     public ChatMemoryConfig Config => _config.Clone();
@@ -153,7 +171,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The messages, or an empty list when the conversation does not exist or has expired.</returns>
     public async Task<IReadOnlyList<ChatMemoryMessage>> GetHistoryAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        Decode(await ReadAsync(conversationId, KeyFor(conversationId), cancellationToken).ConfigureAwait(false));
+        await ReadAsync(conversationId, KeyFor(conversationId), cancellationToken).ConfigureAwait(false);
 
     /// <summary>Returns the newest messages whose tokens fit <paramref name="maxTokens"/>, oldest first, dropping whole
     /// units (an assistant's tool calls with their results; with <see cref="ChatMemoryWindow.ToolCallAware"/>, whole
@@ -170,8 +188,8 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     {
         var key = KeyFor(conversationId);
         var counter = CounterFor(maxTokens);
-        var elements = await ReadAsync(conversationId, key, cancellationToken).ConfigureAwait(false);
-        return ModelHistory.Filter(WindowPolicy.FitToBudget(Decode(elements), maxTokens, counter, _config.Window));
+        var messages = await ReadAsync(conversationId, key, cancellationToken).ConfigureAwait(false);
+        return ModelHistory.Filter(WindowPolicy.FitToBudget(messages, maxTokens, counter, _config.Window));
     }
 
     /// <summary>Returns the number of stored elements (corrupt ones included), 0 when the conversation does not exist.</summary>
@@ -179,42 +197,36 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The length of the conversation's list.</returns>
     public Task<long> CountAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        RunAsync("count", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.ListLengthAsync(s.Item2), cancellationToken);
+        RunAsync("count", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.ListLengthAsync(s.Item2), cancellationToken);
 
     /// <summary>Deletes the conversation. Clearing a conversation that does not exist does nothing.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>A task that completes when Redis has deleted the key.</returns>
     public Task ClearAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        RunAsync("clear", conversationId, (_database, KeyFor(conversationId)), static s => s.Item1.KeyDeleteAsync(s.Item2), cancellationToken);
+        RunAsync("clear", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.KeyDeleteAsync(s.Item2), cancellationToken);
 
     /// <summary>The Redis key of a conversation: <c>{KeyPrefix}:{conversationId}</c>.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <returns>The key, for tools that inspect Redis directly.</returns>
     public string GetKey(string conversationId) => (string)KeyFor(conversationId)!;
 
-    /// <summary>Closes the connection if this object opened it; a connection passed in stays open.</summary>
+    /// <summary>Closes the connections if this object opened them; a connection passed in stays open.</summary>
     public void Dispose()
     {
         if (Detach())
         {
-            _connection.Dispose();
+            _connections.Dispose();
         }
     }
 
     /// <inheritdoc cref="Dispose"/>
-    /// <returns>A task that completes when the connection is closed.</returns>
-    public async ValueTask DisposeAsync()
-    {
-        if (Detach())
-        {
-            await _connection.DisposeAsync().ConfigureAwait(false);
-        }
-    }
+    /// <returns>A task that completes when the connections are closed.</returns>
+    public ValueTask DisposeAsync() => Detach() ? _connections.DisposeAsync() : ValueTask.CompletedTask;
 
     /// <inheritdoc />
     public override string ToString() =>
-        $"RedisChatMemory(endpoints={RedisEndpoint.Describe(_connection.GetEndPoints())}, maxTurns={_config.MaxTurns}, ttl={(_config.Ttl is { } t ? t.TotalSeconds + "s" : "none")}, prefix={_config.KeyPrefix})";
+        $"RedisChatMemory({_connections}, maxTurns={_config.MaxTurns}, ttl={(_config.Ttl is { } t ? t.TotalSeconds + "s" : "none")}, prefix={_config.KeyPrefix})";
 
     private static ChatMemoryConfig ValidatedConfig(ChatMemoryConfig? config)
     {
@@ -226,61 +238,4 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
 
         return copy;
     }
-
-    private Task<long> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
-        RunAsync("append", conversationId, (_append, key, _append.Args(batch)), static s => s.Item1.RunAsync(s.Item2, s.Item3), cancellationToken, batch.Length);
-
-    private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch) =>
-        Run("append", conversationId, (_append, key, _append.Args(batch)), static s => s.Item1.Run(s.Item2, s.Item3), batch.Length);
-
-    /// <summary>Runs one Redis call as one traced, timed operation (see <see cref="ChatMemoryInstruments.RunAsync"/>).</summary>
-    private Task<T> RunAsync<TState, T>(string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken, int appended = 0) =>
-        ChatMemoryInstruments.RunAsync(operation, _config.KeyPrefix, TracedId(conversationId), state, call, cancellationToken, appended);
-
-    private T Run<TState, T>(string operation, string conversationId, TState state, Func<TState, T> call, int appended = 0) =>
-        ChatMemoryInstruments.Run(operation, _config.KeyPrefix, TracedId(conversationId), state, call, appended);
-
-    private string? TracedId(string conversationId) => _config.IncludeConversationIdInTelemetry ? conversationId : null;
-
-    private Task<RedisValue[]> ReadAsync(string conversationId, RedisKey key, CancellationToken cancellationToken) =>
-        RunAsync("get_history", conversationId, (_database, key), static s => s.Item1.ListRangeAsync(s.Item2), cancellationToken);
-
-    private IChatTokenCounter CounterFor(int maxTokens)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
-        return _config.TokenCounter ?? throw new InvalidOperationException(
-            "Reading under a token budget needs ChatMemoryConfig.TokenCounter: set it, e.g. to O200kTokenCounter.Instance from the RactoGateway.Redis.Tokenizers package.");
-    }
-
-    private RedisKey KeyFor(string conversationId)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        return new RedisKey(_keyPrefix + conversationId);
-    }
-
-    private List<ChatMemoryMessage> Decode(RedisValue[] elements)
-    {
-        var messages = MessageCodec.DecodeAll(elements, out var skipped);
-        ChatMemoryInstruments.RecordRead(messages.Count, skipped);
-        if (skipped > 0)
-        {
-            Log.CorruptElementsSkipped(_logger, skipped, elements.Length);
-        }
-
-        return messages;
-    }
-
-    private bool Detach()
-    {
-        if (_disposed)
-        {
-            return false;
-        }
-
-        _disposed = true;
-        _events?.Dispose();
-        return _ownsConnection;
-    }
-
 }

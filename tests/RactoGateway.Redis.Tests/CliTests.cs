@@ -245,7 +245,8 @@ public sealed class CliTests : IDisposable
         Assert.Equal(0, run.Code);
         using var json = JsonDocument.Parse(run.Stdout);
         Assert.Equal(
-            ["scenario", "concurrency", "ops", "seconds", "ops_per_sec", "p50_ms", "p99_ms", "allocated_bytes_per_op"],
+            ["scenario", "concurrency", "ops", "seconds", "ops_per_sec", "p50_ms", "p99_ms", "allocated_bytes_per_op", "connections", "min_threads",
+                "client_cpu_seconds", "gen0", "gen1", "gen2"],
             json.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.True(json.RootElement.GetProperty("ops").GetInt64() > 0);
     }
@@ -310,6 +311,35 @@ public sealed class CliTests : IDisposable
         }
 
         return keys;
+    }
+
+    [Theory]
+    [InlineData("read")]
+    [InlineData("raw-append")]
+    [InlineData("raw-chat")]
+    public async Task Bench_takes_connections_and_a_thread_pool_minimum(string scenario)
+    {
+        var server = await TestServers.GetAsync("redis");
+
+        var run = await RunAsync("--redis", $"127.0.0.1:{server.Port}", "--prefix", TestServers.UniquePrefix(), "bench", "--scenario", scenario,
+            "--ops", "200", "--warmup", "0", "--concurrency", "4", "--conversations", "10", "--connections", "2", "--min-threads", "16", "--json");
+
+        Assert.True(run.Code == 0, run.Stderr);
+        using var json = JsonDocument.Parse(run.Stdout);
+        Assert.Equal(200, json.RootElement.GetProperty("ops").GetInt64());
+        Assert.Equal(2, json.RootElement.GetProperty("connections").GetInt32());
+        Assert.Equal(16, json.RootElement.GetProperty("min_threads").GetInt32());
+    }
+
+    [Fact]
+    public async Task Bench_refuses_a_connection_count_out_of_range()
+    {
+        var server = await TestServers.GetAsync("redis");
+
+        var run = await RunAsync("--redis", $"127.0.0.1:{server.Port}", "bench", "--ops", "1", "--connections", "0");
+
+        Assert.Equal(2, run.Code);
+        Assert.Contains("Connections", run.Stderr);
     }
 
     private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => Chatmem.RunAsync(args);

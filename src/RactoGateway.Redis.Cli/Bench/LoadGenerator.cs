@@ -12,10 +12,27 @@ internal sealed record BenchSettings(
     int TtlSeconds,
     TimeSpan? Duration,
     long? Ops,
-    TimeSpan Warmup);
+    TimeSpan Warmup,
+    int Connections = 1,
+    int MinThreads = 0,
+    bool PinSystem = false);
 
 /// <summary>The figures of one run, with the JSON keys <c>chatmem bench --json</c> prints.</summary>
-internal sealed record BenchResult(string Scenario, int Concurrency, long Ops, double Seconds, double OpsPerSec, double P50Ms, double P99Ms, double AllocatedBytesPerOp);
+internal sealed record BenchResult(
+    string Scenario,
+    int Concurrency,
+    long Ops,
+    double Seconds,
+    double OpsPerSec,
+    double P50Ms,
+    double P99Ms,
+    double AllocatedBytesPerOp,
+    int Connections = 1,
+    int MinThreads = 0,
+    double ClientCpuSeconds = 0,
+    int Gen0 = 0,
+    int Gen1 = 0,
+    int Gen2 = 0);
 
 /// <summary>
 /// A closed-loop load generator: <c>Concurrency</c> async callers, each issuing one operation at a time on a shared
@@ -24,35 +41,39 @@ internal sealed record BenchResult(string Scenario, int Concurrency, long Ops, d
 /// </summary>
 internal static class LoadGenerator
 {
-    public static readonly string[] Scenarios = ["append", "read", "chat"];
+    public static readonly string[] Scenarios = ["append", "read", "chat", "raw-append", "raw-read", "raw-read-decode", "raw-chat"];
 
     private const int MaxSamples = 4_000_000;
 
     /// <summary>Runs the scenario. When <paramref name="cancellationToken"/> fires (Ctrl-C), the callers stop and the
     /// result is what was measured until then; it never throws <see cref="OperationCanceledException"/>.</summary>
-    public static async Task<BenchResult> RunAsync(RedisChatMemory memory, BenchSettings settings, Action<string>? progress, CancellationToken cancellationToken)
+    public static async Task<BenchResult> RunAsync(RedisChatMemory memory, BenchSettings settings, Action<string>? progress, CancellationToken cancellationToken, RawClient? raw = null)
     {
         var ids = Ids(settings);
         var content = new string('x', settings.MessageBytes);
         var samples = new long[MaxSamples];
         var count = new long[1];
         var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        var (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = new Stopwatch();
         try
         {
-            if (settings.Scenario is "read" or "chat")
+            if (settings.PinSystem || settings.Scenario is "read" or "chat" or "raw-read" or "raw-read-decode" or "raw-chat")
             {
-                await FillAsync(memory, ids, content, settings.MaxTurns * 2, cancellationToken);
+                await FillAsync(memory, ids, content, settings.MaxTurns * 2, settings.PinSystem, cancellationToken);
             }
 
             if (settings.Warmup > TimeSpan.Zero)
             {
-                await RunPhaseAsync(memory, settings, ids, content, settings.Warmup, null, null, null, cancellationToken);
+                await RunPhaseAsync(memory, raw, settings, ids, content, settings.Warmup, null, null, null, cancellationToken);
             }
 
             allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+            (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+            cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             clock.Start();
-            await RunPhaseAsync(memory, settings, ids, content, settings.Duration, settings.Ops, samples, count, cancellationToken, progress);
+            await RunPhaseAsync(memory, raw, settings, ids, content, settings.Duration, settings.Ops, samples, count, cancellationToken, progress);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -61,14 +82,16 @@ internal static class LoadGenerator
 
         clock.Stop();
         var seconds = clock.Elapsed.TotalSeconds;
+        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        (gen0, gen1, gen2) = (GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2);
 
         var ops = count[0];
         var kept = (int)Math.Min(ops, MaxSamples);
         Array.Sort(samples, 0, kept);
         double Percentile(double p) => kept == 0 ? 0 : samples[Math.Min(kept - 1, (int)(p * kept))] * 1000.0 / Stopwatch.Frequency;
         return new BenchResult(settings.Scenario, settings.Concurrency, ops, seconds, seconds == 0 ? 0 : ops / seconds, Percentile(0.50), Percentile(0.99),
-            ops == 0 ? 0 : (double)allocated / ops);
+            ops == 0 ? 0 : (double)allocated / ops, settings.Connections, settings.MinThreads, cpu, gen0, gen1, gen2);
     }
 
     /// <summary>Deletes every conversation the run may have written (its ids are known: no SCAN needed).</summary>
@@ -79,15 +102,17 @@ internal static class LoadGenerator
     private static string[] Ids(BenchSettings settings) =>
         Enumerable.Range(0, settings.Conversations).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
-    private static async Task FillAsync(RedisChatMemory memory, string[] ids, string content, int window, CancellationToken cancellationToken)
+    private static async Task FillAsync(RedisChatMemory memory, string[] ids, string content, int window, bool system, CancellationToken cancellationToken)
     {
-        var messages = Enumerable.Range(0, window).Select(i => new ChatMemoryMessage(i % 2 == 0 ? ChatRoles.User : ChatRoles.Assistant, content)).ToArray();
+        // With pinning, a full window behind a system prompt, so that every append trims around a pinned message.
+        var messages = Enumerable.Range(0, window)
+            .Select(i => new ChatMemoryMessage(system && i == 0 ? ChatRoles.System : i % 2 == 0 ? ChatRoles.User : ChatRoles.Assistant, content)).ToArray();
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
             async (id, ct) => await memory.AppendManyAsync(id, messages, ct));
     }
 
     private static async Task RunPhaseAsync(
-        RedisChatMemory memory, BenchSettings settings, string[] ids, string content, TimeSpan? duration, long? ops,
+        RedisChatMemory memory, RawClient? raw, BenchSettings settings, string[] ids, string content, TimeSpan? duration, long? ops,
         long[]? samples, long[]? count, CancellationToken cancellationToken, Action<string>? progress = null)
     {
         count ??= new long[1];
@@ -113,6 +138,20 @@ internal static class LoadGenerator
                             break;
                         case "read":
                             await memory.GetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
+                            break;
+                        case "raw-append":
+                            await raw!.AppendAsync(id, ChatRoles.User, content).ConfigureAwait(false);
+                            break;
+                        case "raw-read":
+                            await raw!.ReadAsync(id).ConfigureAwait(false);
+                            break;
+                        case "raw-read-decode":
+                            await raw!.ReadDecodedAsync(id).ConfigureAwait(false);
+                            break;
+                        case "raw-chat":
+                            await raw!.ReadDecodedAsync(id).ConfigureAwait(false);
+                            await raw.AppendAsync(id, ChatRoles.User, content).ConfigureAwait(false);
+                            await raw.AppendAsync(id, ChatRoles.Assistant, content).ConfigureAwait(false);
                             break;
                         default:
                             // One chat turn: read the history, then store the question and the answer.

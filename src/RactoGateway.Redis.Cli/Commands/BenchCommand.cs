@@ -21,10 +21,24 @@ internal static class BenchCommand
         var ops = new Option<long?>("--ops") { Description = "Operations to run, instead of a duration." };
         var warmup = new Option<double>("--warmup") { Description = "Seconds of warm-up before measuring.", DefaultValueFactory = _ => 1 };
         var json = new Option<bool>("--json") { Description = "Print exactly one JSON object on stdout." };
+        var connections = new Option<int>("--connections")
+        {
+            Description = $"Multiplexers the memory opens and uses in turn (ChatMemoryConfig.Connections, 1 to {ChatMemoryConfig.MaxConnections}).",
+            DefaultValueFactory = _ => 1,
+        };
+        var minThreads = new Option<int>("--min-threads")
+        {
+            Description = "ThreadPool.SetMinThreads for workers and I/O before running (0 leaves the runtime's default). See the README, \"Thread pool\".",
+            DefaultValueFactory = _ => 0,
+        };
+        var pinSystem = new Option<bool>("--pin-system")
+        {
+            Description = "Pin system messages (ChatMemoryWindow.PinSystemMessages); each conversation starts with a full window behind a system message.",
+        };
         var command = new Command("bench", "Measure throughput and latency (embedded Garnet unless --redis) on conversations under a prefix of its own, " +
             "{prefix}:bench:{random}, deleted afterwards. --max-turns defaults to 20 and --ttl to 1800 here. Ctrl-C prints the partial result.")
         {
-            scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json,
+            scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json, connections, minThreads, pinSystem,
         };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
@@ -37,14 +51,37 @@ internal static class BenchCommand
                 (int)(parsed.GetValue(CliOptions.Ttl) ?? 1800),
                 parsed.GetValue(ops) is null ? TimeSpan.FromSeconds(parsed.GetValue(duration) ?? 10) : null,
                 parsed.GetValue(ops),
-                TimeSpan.FromSeconds(parsed.GetValue(warmup)));
+                TimeSpan.FromSeconds(parsed.GetValue(warmup)),
+                parsed.GetValue(connections),
+                parsed.GetValue(minThreads),
+                parsed.GetValue(pinSystem));
+            if (settings.MinThreads < 0)
+            {
+                throw new ArgumentException($"--min-threads must be 0 or more (was {settings.MinThreads}).");
+            }
+
+            if (settings.MinThreads > 0)
+            {
+                ThreadPool.SetMinThreads(settings.MinThreads, settings.MinThreads);
+            }
+
             // Its own prefix, never the user's conversations: {prefix}:bench:{random}, deleted afterwards.
             var config = CliOptions.Config(parsed, defaultMaxTurns: 20, defaultTtlSeconds: 1800);
             config.KeyPrefix = $"{config.KeyPrefix}:bench:{Guid.NewGuid().ToString("N")[..8]}";
-            var memory = await session.OpenAsync(config);
+            config.Connections = settings.Connections;
+            config.Window.PinSystemMessages = settings.PinSystem;
+            var memory = session.OpenOwned(config);
+            var raw = settings.Scenario.StartsWith("raw-", StringComparison.Ordinal)
+                ? new RawClient(await session.ConnectAsync(settings.Connections), memory, config)
+                : null;
+            if (raw is not null)
+            {
+                await raw.PrepareAsync();
+            }
+
             // Progress lines only for a person watching: never into a redirected stderr.
             Action<string>? progress = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"bench: {line}");
-            var result = await LoadGenerator.RunAsync(memory, settings, progress, ct);
+            var result = await LoadGenerator.RunAsync(memory, settings, progress, ct, raw);
             // Not with ct: after Ctrl-C the keys must still go. (When Redis fails mid-run there is no clean-up; the TTL,
             // 1800 s unless --ttl, is the backstop.)
             await LoadGenerator.CleanUpAsync(memory, settings, CancellationToken.None);

@@ -15,6 +15,7 @@ internal sealed class MemorySession : IAsyncDisposable
     private readonly ConfigurationOptions _options;
     private readonly EmbeddedGarnet? _garnet;
     private readonly List<IConnectionMultiplexer> _connections = [];
+    private readonly List<RedisChatMemory> _memories = [];
 
     private MemorySession(ConfigurationOptions options, EmbeddedGarnet? garnet)
     {
@@ -112,6 +113,27 @@ internal sealed class MemorySession : IAsyncDisposable
         }
     }
 
+    /// <summary>A memory object that opens and owns its own <see cref="ChatMemoryConfig.Connections"/> connections, as a
+    /// service connecting from a URL would.</summary>
+    public RedisChatMemory OpenOwned(ChatMemoryConfig config)
+    {
+        var memory = new RedisChatMemory(_options.Clone(), config);
+        _memories.Add(memory);
+        return memory;
+    }
+
+    /// <summary><paramref name="count"/> raw connections of their own.</summary>
+    public async Task<IConnectionMultiplexer[]> ConnectAsync(int count)
+    {
+        var connections = new IConnectionMultiplexer[count];
+        for (var i = 0; i < count; i++)
+        {
+            connections[i] = await ConnectAsync();
+        }
+
+        return connections;
+    }
+
     /// <summary>A raw connection of its own, for commands that work on keys directly (SCAN, MEMORY USAGE, scripts).</summary>
     public async Task<IConnectionMultiplexer> ConnectAsync()
     {
@@ -122,6 +144,11 @@ internal sealed class MemorySession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        foreach (var memory in _memories)
+        {
+            await memory.DisposeAsync();
+        }
+
         foreach (var connection in _connections)
         {
             await connection.DisposeAsync();

@@ -48,15 +48,19 @@ internal static class ChatMemoryInstruments
     }
 
     /// <summary>Runs one call as one traced, timed operation (<paramref name="appended"/>: messages it sends to be
-    /// appended, 0 for other operations). The state argument keeps the hot path free of closures.</summary>
+    /// appended, 0 for other operations). The state argument keeps the hot path free of closures, and the call's
+    /// <see cref="ValueTask{T}"/> lets a pooled call (an append) add no task of its own.</summary>
     public static async Task<T> RunAsync<TState, T>(
-        string operation, string keyPrefix, string? conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken, int appended = 0)
+        string operation, string keyPrefix, string? conversationId, TState state, Func<TState, ValueTask<T>> call, CancellationToken cancellationToken, int appended = 0)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var op = Start(operation, keyPrefix, conversationId);
         try
         {
-            var result = await call(state).WaitAsync(cancellationToken).ConfigureAwait(false);
+            var pending = call(state);
+            var result = cancellationToken.CanBeCanceled
+                ? await pending.AsTask().WaitAsync(cancellationToken).ConfigureAwait(false)
+                : await pending.ConfigureAwait(false);
             op.Complete(appended);
             return result;
         }

@@ -42,7 +42,8 @@ internal static class ChatMemoryScripts
         }
     }
 
-    private static bool IsNoScript(RedisServerException ex) => ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal);
+    /// <summary>Whether Redis answered NOSCRIPT: it does not have the script cached.</summary>
+    internal static bool IsNoScript(RedisServerException ex) => ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal);
 
     /// <summary>A script's text without comment lines, and its SHA1 as Redis computes it.</summary>
     internal sealed class LuaText
@@ -57,10 +58,30 @@ internal static class ChatMemoryScripts
 #pragma warning disable CA5350 // SHA1 is how Redis names scripts, not a security measure.
             Sha1 = SHA1.HashData(Encoding.UTF8.GetBytes(Text));
 #pragma warning restore CA5350
+            HexSha1 = LowerHex(Sha1);
+            Body = Text;
         }
 
         public string Text { get; }
 
+        private static byte[] LowerHex(byte[] bytes)
+        {
+            var hex = new byte[bytes.Length * 2];
+            for (var i = 0; i < bytes.Length; i++)
+            {
+                hex[2 * i] = (byte)"0123456789abcdef"[bytes[i] >> 4];
+                hex[(2 * i) + 1] = (byte)"0123456789abcdef"[bytes[i] & 0xF];
+            }
+
+            return hex;
+        }
+
         public byte[] Sha1 { get; }
+
+        /// <summary>The SHA1 in hex, as EVALSHA takes it, ready to send.</summary>
+        public RedisValue HexSha1 { get; }
+
+        /// <summary>The text, ready to send with EVAL.</summary>
+        public RedisValue Body { get; }
     }
 }

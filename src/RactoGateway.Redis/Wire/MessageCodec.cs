@@ -1,6 +1,8 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using RESPite.Messages;
 using StackExchange.Redis;
 
 namespace RactoGateway.Redis.Wire;
@@ -22,12 +24,36 @@ internal static class MessageCodec
     });
 
     /// <summary>Encodes a plain message.</summary>
-    public static byte[] Encode(string role, string content) =>
-        JsonSerializer.SerializeToUtf8Bytes(new WireMessage { Role = role, Content = content }, Context.WireMessage);
+    public static byte[] Encode(string role, string content) => Encode(new ChatMemoryMessage(role, content));
 
-    /// <summary>Encodes a message with whatever optional fields it has.</summary>
-    public static byte[] Encode(ChatMemoryMessage message) =>
-        message.IsPlain ? Encode(message.Role, message.Content) : JsonSerializer.SerializeToUtf8Bytes(ToWire(message), Context.WireMessage);
+    /// <summary>Encodes a message with whatever optional fields it has (the bytes an append stores).</summary>
+    public static byte[] Encode(ChatMemoryMessage message)
+    {
+        using var buffer = EncodeBuffer.Rent();
+        buffer.WriteElement(message);
+        return buffer.Slice(0, buffer.Length).ToArray();
+    }
+
+    /// <summary>
+    /// Writes the element of <paramref name="message"/>: a plain message by hand (<c>{"role":...,"content":...}</c>, no
+    /// intermediate object), any other through the source-generated serializer. <paramref name="writer"/> must use
+    /// <see cref="JavaScriptEncoder.UnsafeRelaxedJsonEscaping"/> and no indentation (see <see cref="EncodeBuffer"/>):
+    /// a serializer writing to a given writer takes its escaping from the writer.
+    /// </summary>
+    public static void Write(Utf8JsonWriter writer, ChatMemoryMessage message)
+    {
+        if (message.IsPlain)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("role"u8, message.Role);
+            writer.WriteString("content"u8, message.Content);
+            writer.WriteEndObject();
+        }
+        else
+        {
+            JsonSerializer.Serialize(writer, ToWire(message), Context.WireMessage);
+        }
+    }
 
     /// <summary>
     /// The bytes that follow the role in an element carrying <paramref name="messageId"/>: <c>,"id":"..."</c>, escaped
@@ -39,19 +65,25 @@ internal static class MessageCodec
         return [.. ",\"id\":\""u8, .. encoded, (byte)'"'];
     }
 
+    /// <summary>Writes <see cref="IdMarker(string)"/>'s bytes into <paramref name="buffer"/>.</summary>
+    public static void WriteIdMarker(EncodeBuffer buffer, string messageId)
+    {
+        buffer.Write(",\"id\":\""u8);
+        buffer.Write(JsonEncodedText.Encode(messageId, JavaScriptEncoder.UnsafeRelaxedJsonEscaping).EncodedUtf8Bytes);
+        buffer.Write("\""u8);
+    }
+
     /// <summary>
     /// Decodes one list element. Returns <see langword="null"/> for a corrupt element: not JSON, JSON that is not an
     /// object, or an object whose <c>role</c> or <c>content</c> is missing or not a string (or an optional field of the
     /// wrong type).
     /// </summary>
-    public static ChatMemoryMessage? TryDecode(RedisValue element)
-    {
-        if (element.IsNull)
-        {
-            return null;
-        }
+    public static ChatMemoryMessage? TryDecode(RedisValue element) =>
+        element.IsNull ? null : TryDecodeJson(((ReadOnlyMemory<byte>)element).Span);
 
-        var json = ((ReadOnlyMemory<byte>)element).Span;
+    /// <inheritdoc cref="TryDecode(RedisValue)"/>
+    public static ChatMemoryMessage? TryDecodeJson(ReadOnlySpan<byte> json)
+    {
         try
         {
             return TryDecodePlain(json, out var message) ? message : DecodeFull(json);
@@ -150,6 +182,52 @@ internal static class MessageCodec
         foreach (var element in elements)
         {
             if (TryDecode(element) is { } message)
+            {
+                messages.Add(message);
+            }
+            else
+            {
+                skipped++;
+            }
+        }
+
+        return messages;
+    }
+
+    /// <summary>
+    /// Decodes a whole <c>LRANGE</c> reply straight from StackExchange.Redis's pooled reply buffer: one span per element,
+    /// no <c>byte[]</c> or <see cref="RedisValue"/> per element. Corrupt elements (and a null element) are skipped and
+    /// counted, exactly as <see cref="DecodeAll(RedisValue[], out int)"/> does; a null or non-array reply reads as empty.
+    /// </summary>
+    public static List<ChatMemoryMessage> DecodeAll(RespResult reply, out int skipped, out int elements)
+    {
+        skipped = 0;
+        elements = 0;
+        if (reply.IsNull)
+        {
+            return [];
+        }
+
+        var reader = reply.Read();
+        if (!reader.IsAggregate || reader.IsNull)
+        {
+            return [];
+        }
+
+        elements = reader.AggregateLength();
+        var messages = new List<ChatMemoryMessage>(elements);
+        for (var i = 0; i < elements; i++)
+        {
+            reader.MoveNext();
+            var message = reader.IsNull || !reader.IsScalar ? null
+                : reader.TryGetSpan(out var json) ? TryDecodeJson(json)
+                : TryDecodeJson(reader.ReadByteArray().AsSpan());
+            if (reader.IsAggregate)
+            {
+                reader.SkipChildren();
+            }
+
+            if (message is not null)
             {
                 messages.Add(message);
             }

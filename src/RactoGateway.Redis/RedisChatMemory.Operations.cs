@@ -1,0 +1,51 @@
+using RactoGateway.Redis.Diagnostics;
+using StackExchange.Redis;
+
+namespace RactoGateway.Redis;
+
+// The steps every public operation shares: the checked key, the budget's counter, the append core, each Redis call run
+// as one traced, timed operation, and the switch to disposed.
+public sealed partial class RedisChatMemory
+{
+    private Task<long> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
+        ChatMemoryInstruments.RunAsync(
+            "append", _config.KeyPrefix, TracedId(conversationId), (_append, _connections.Next(), key, batch), static s => s.Item1.AppendAsync(s.Item2, s.Item3, s.Item4), cancellationToken, batch.Length);
+
+    private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch) =>
+        Run("append", conversationId, (_append, _connections.Next(), key, batch), static s => s.Item1.Append(s.Item2, s.Item3, s.Item4), batch.Length);
+
+    /// <summary>Runs one Redis call as one traced, timed operation (see <see cref="ChatMemoryInstruments.RunAsync"/>).</summary>
+    private Task<T> RunAsync<TState, T>(string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken) =>
+        ChatMemoryInstruments.RunAsync(operation, _config.KeyPrefix, TracedId(conversationId), (state, call), static s => new ValueTask<T>(s.call(s.state)), cancellationToken);
+
+    private T Run<TState, T>(string operation, string conversationId, TState state, Func<TState, T> call, int appended = 0) =>
+        ChatMemoryInstruments.Run(operation, _config.KeyPrefix, TracedId(conversationId), state, call, appended);
+
+    private string? TracedId(string conversationId) => _config.IncludeConversationIdInTelemetry ? conversationId : null;
+
+    private IChatTokenCounter CounterFor(int maxTokens)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(maxTokens);
+        return _config.TokenCounter ?? throw new InvalidOperationException(
+            "Reading under a token budget needs ChatMemoryConfig.TokenCounter: set it, e.g. to O200kTokenCounter.Instance from the RactoGateway.Redis.Tokenizers package.");
+    }
+
+    private RedisKey KeyFor(string conversationId)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new RedisKey(_keyPrefix + conversationId);
+    }
+
+    /// <summary>Marks this object disposed; true only the first time.</summary>
+    private bool Detach()
+    {
+        if (_disposed)
+        {
+            return false;
+        }
+
+        _disposed = true;
+        return true;
+    }
+}
