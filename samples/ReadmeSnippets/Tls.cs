@@ -11,5 +11,6 @@ internal static class Tls
 var options = ConfigurationOptions.Parse("redis.internal:6380,ssl=true,sslHost=redis.internal,password=...");
 options.TrustIssuer("/etc/redis/ca.crt");
 var memory = new RedisChatMemory(await ConnectionMultiplexer.ConnectAsync(options));
+// or let the memory open and own it: new RedisChatMemory(options, config)
     }
 }

@@ -32,4 +32,6 @@ if (parsed.Errors.Count > 0)
     return ExitCodes.BadInput;
 }
 
-return await parsed.InvokeAsync();
+// After Ctrl-C a verb gets up to 30 s to stop and report (bench prints its partial result and deletes its keys); the
+// default 2 s ran out on a loaded machine, and the forced exit from the signal handler then hung the process.
+return await parsed.InvokeAsync(new InvocationConfiguration { ProcessTerminationTimeout = TimeSpan.FromSeconds(30) });
