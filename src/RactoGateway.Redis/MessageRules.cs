@@ -113,5 +113,6 @@ internal sealed class MessageRules(ChatMemoryConfig config)
             AboutText: true),
     ];
 
-    private static string Shown(string text) => text.Length <= 40 ? text : text[..40] + "…";
+    /// <summary>At most 40 characters of <paramref name="text"/>, for a message.</summary>
+    public static string Shown(string text) => text.Length <= 40 ? text : text[..40] + "…";
 }

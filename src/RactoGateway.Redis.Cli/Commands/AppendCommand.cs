@@ -14,7 +14,7 @@ internal static class AppendCommand
         var command = new Command("append", "Append a message (the window trims the oldest).") { conversation, role, content };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
-            var memory = await session.OpenAsync(CliOptions.Config(parsed));
+            var memory = session.Open(CliOptions.Config(parsed));
             var id = parsed.GetValue(conversation)!;
             await memory.AppendAsync(id, parsed.GetValue(role)!, parsed.GetValue(content)!, ct);
             Console.WriteLine($"{id}: {await memory.CountAsync(id, ct)} message(s) stored");

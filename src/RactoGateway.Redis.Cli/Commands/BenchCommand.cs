@@ -70,7 +70,7 @@ internal static class BenchCommand
             config.KeyPrefix = $"{config.KeyPrefix}:bench:{Guid.NewGuid().ToString("N")[..8]}";
             config.Connections = settings.Connections;
             config.Window.PinSystemMessages = settings.PinSystem;
-            var memory = session.OpenOwned(config);
+            var memory = session.Open(config);
             var raw = settings.Scenario.StartsWith("raw-", StringComparison.Ordinal)
                 ? new RawClient(await session.ConnectAsync(settings.Connections), memory, config)
                 : null;

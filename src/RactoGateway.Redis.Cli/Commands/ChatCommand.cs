@@ -39,7 +39,7 @@ internal static class ChatCommand
             }
 
             using var inner = Assistant(parsed.GetValue(endpoint), parsed.GetValue(model), parsed.GetValue(apiKey));
-            var memory = await session.OpenAsync(CliOptions.Config(parsed));
+            var memory = session.Open(CliOptions.Config(parsed));
             using var client = new ChatClientBuilder(inner).UseChatMemory(memory).Build();
             var options = new ChatOptions { ConversationId = id };
             var interactive = !Console.IsInputRedirected;

@@ -15,7 +15,7 @@ internal static class ClearCommand
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
             var config = CliOptions.Config(parsed);
-            var memory = await session.OpenAsync(config);
+            var memory = session.Open(config);
             var id = parsed.GetValue(conversation)!;
             // Counted just before the delete: a message appended in between is deleted but not counted.
             var stored = await memory.CountAsync(id, ct);

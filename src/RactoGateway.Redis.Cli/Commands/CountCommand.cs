@@ -12,7 +12,7 @@ internal static class CountCommand
         var command = new Command("count", "Print how many messages are stored.") { conversation };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
-            var memory = await session.OpenAsync(CliOptions.Config(parsed));
+            var memory = session.Open(CliOptions.Config(parsed));
             Console.WriteLine(await memory.CountAsync(parsed.GetValue(conversation)!, ct));
             return ExitCodes.Ok;
         }));

@@ -25,7 +25,7 @@ internal static class DemoCommand
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
             var config = CliOptions.Config(parsed, defaultMaxTurns: 3);
-            var replicas = new[] { await session.OpenAsync(config), await session.OpenAsync(config) };
+            var replicas = new[] { session.Open(config), session.Open(config) };
             var conversation = $"demo-{Guid.NewGuid():N}"[..13];
             AnsiConsole.MarkupLine($"Two memory objects on separate connections stand for two replicas of a chat service, sharing " +
                 $"conversation [bold]{conversation}[/] on {(session.IsEmbedded ? "the embedded Garnet server" : "Redis")} at {session.Endpoint}.");

@@ -18,7 +18,7 @@ internal static class ShowCommand
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
             var config = CliOptions.Config(parsed);
-            var memory = await session.OpenAsync(config);
+            var memory = session.Open(config);
             var id = parsed.GetValue(conversation)!;
             var history = await memory.GetHistoryAsync(id, ct);
             if (history.Count == 0)

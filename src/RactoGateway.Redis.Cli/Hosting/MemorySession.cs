@@ -90,36 +90,25 @@ internal sealed class MemorySession : IAsyncDisposable
         _ => (ExitCodes.Bug, $"unexpected error, a bug: {ex.GetType().Name}: {ex.Message} (run with --verbose for the trace)"),
     };
 
-    /// <summary>A memory object on a connection of its own.</summary>
-    public async Task<RedisChatMemory> OpenAsync(ChatMemoryConfig config)
+    /// <summary>A memory object that opens and owns its own connection (<see cref="ChatMemoryConfig.Connections"/> of
+    /// them), as a service connecting from a URL would; the library refuses a bad config before connecting.</summary>
+    public RedisChatMemory Open(ChatMemoryConfig config)
     {
-        RefuseBefore(config);
-        return new RedisChatMemory(await ConnectAsync(), config);
+        var memory = new RedisChatMemory(_options.Clone(), config);
+        _memories.Add(memory);
+        return memory;
     }
 
     /// <summary>The operator surface on a connection of its own.</summary>
     public async Task<ChatMemoryAdmin> AdminAsync(ChatMemoryConfig config)
     {
-        RefuseBefore(config);
-        return new ChatMemoryAdmin(await ConnectAsync(), config);
-    }
-
-    /// <summary>The library refuses a bad config only once it has a connection: refuse it before connecting.</summary>
-    private static void RefuseBefore(ChatMemoryConfig config)
-    {
+        // ChatMemoryAdmin takes a connection: refuse a bad config before opening one.
         if (config.GetValidationError() is { } error)
         {
             throw new ArgumentException(error, nameof(config));
         }
-    }
 
-    /// <summary>A memory object that opens and owns its own <see cref="ChatMemoryConfig.Connections"/> connections, as a
-    /// service connecting from a URL would.</summary>
-    public RedisChatMemory OpenOwned(ChatMemoryConfig config)
-    {
-        var memory = new RedisChatMemory(_options.Clone(), config);
-        _memories.Add(memory);
-        return memory;
+        return new ChatMemoryAdmin(await ConnectAsync(), config);
     }
 
     /// <summary><paramref name="count"/> raw connections of their own.</summary>

@@ -156,7 +156,7 @@ public sealed partial class ChatMemoryAdmin
         {
             if (firstLine.TryGetValue(record.Conversation, out var earlier))
             {
-                throw Bad(lineNumber, $"conversation '{Shown(record.Conversation)}' is also on line {earlier} (with replace the later line would replace it)");
+                throw Bad(lineNumber, $"conversation '{MessageRules.Shown(record.Conversation)}' is also on line {earlier} (with replace the later line would replace it)");
             }
 
             firstLine[record.Conversation] = lineNumber;
@@ -228,8 +228,6 @@ public sealed partial class ChatMemoryAdmin
         copy.AllowCustomRoles = true;
         return copy;
     }
-
-    private static string Shown(string text) => text.Length <= 40 ? text : text[..40] + "…";
 
     private static FormatException Bad(long lineNumber, string what) =>
         new(string.Create(CultureInfo.InvariantCulture, $"line {lineNumber}: {what}; nothing was imported (the whole input is checked before anything is written)."));
