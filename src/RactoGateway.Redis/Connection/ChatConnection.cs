@@ -16,6 +16,17 @@ internal sealed class ChatConnection(IConnectionMultiplexer multiplexer)
     public IDatabase Database { get; } = multiplexer.GetDatabase();
 
     /// <summary>
+    /// StackExchange.Redis's failure as the memory documents it: while a connection attempt fails (a server that is down,
+    /// under load), a call can meet the half-made socket being finalized and get an <see cref="ObjectDisposedException"/>
+    /// naming "Connection is being finalized". That is a lost connection, not a disposed memory, so it becomes a
+    /// <see cref="RedisConnectionException"/> (with the original inside); anything else is returned as it is.
+    /// </summary>
+    public static Exception AsDocumented(Exception error) =>
+        error is ObjectDisposedException { ObjectName: "Connection is being finalized" }
+            ? new RedisConnectionException(ConnectionFailureType.SocketClosed, CommandFlags.None, "The connection to Redis was lost while it was being made.", error, CommandStatus.Unknown)
+            : error;
+
+    /// <summary>
     /// Whether calls go through <see cref="IDatabaseAsync.ExecuteRespAsync"/> (pooled replies, rented arguments): yes
     /// unless this multiplexer talks to a Redis Cluster. StackExchange.Redis 3.4.35 releases such a command's rendered
     /// arguments when a MOVED or ASK reply arrives and then resends it, which fails the call and poisons the connection

@@ -1,3 +1,4 @@
+using RactoGateway.Redis.Connection;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
@@ -64,9 +65,14 @@ internal static class ChatMemoryInstruments
             op.Complete(appended);
             return result;
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ChatConnection.AsDocumented(ex) is var documented)
         {
-            op.Fail(ex);
+            op.Fail(documented);
+            if (documented != ex)
+            {
+                throw documented;
+            }
+
             throw;
         }
     }
@@ -81,9 +87,14 @@ internal static class ChatMemoryInstruments
             op.Complete(appended);
             return result;
         }
-        catch (Exception ex)
+        catch (Exception ex) when (ChatConnection.AsDocumented(ex) is var documented)
         {
-            op.Fail(ex);
+            op.Fail(documented);
+            if (documented != ex)
+            {
+                throw documented;
+            }
+
             throw;
         }
     }
