@@ -40,7 +40,7 @@ public class RedisBenchmarks
         _database = _raw.GetDatabase();
         _fullKey = _memory.GetKey("full");
         _appendKey = _memory.GetKey("raw-appended");
-        _rule = AppendScript.Rule(new ChatMemoryWindow());
+        _rule = AppendScript.Rule(new ChatMemoryConfig());
     }
 
     [GlobalCleanup]

@@ -85,6 +85,26 @@ public sealed class ChatMemoryConfig
     /// </summary>
     public int Connections { get; set; } = 1;
 
+    /// <summary>
+    /// Keep what leaves the window for a rolling summary (default <see langword="false"/>: what leaves the window is gone,
+    /// as in ractogateway). When on, messages the window evicts stay in the conversation's list as pending, after one
+    /// <c>system</c> element that holds the summary's text, until a <see cref="ChatMemorySummarizer"/> folds them into
+    /// that text (README, "Beyond the window"). Every writer of a conversation must use the same setting.
+    /// </summary>
+    public bool Summarize { get; set; }
+
+    /// <summary>The largest value <see cref="MaxPendingMessages"/> accepts.</summary>
+    public const int MaxPendingMessagesLimit = 1_000_000;
+
+    /// <summary>
+    /// The hard cap on pending messages per conversation under <see cref="Summarize"/> (default 1,000, between 1 and
+    /// <see cref="MaxPendingMessagesLimit"/>). When no summarizer keeps up (it is down, or failing), the oldest pending
+    /// messages past the cap are dropped by the append that evicts more, counted in the
+    /// <c>ractogateway.chat_memory.summary.dropped</c> metric and logged; appends never wait. Storage per conversation
+    /// stays within <c>MaxTurns * 2 + MaxPinnedMessages + 1 + MaxPendingMessages</c> elements.
+    /// </summary>
+    public int MaxPendingMessages { get; set; } = 1000;
+
     /// <summary>The number of messages the window keeps: <c>MaxTurns * 2</c>.</summary>
     public int WindowSize => checked(MaxTurns * 2);
 
@@ -130,6 +150,11 @@ public sealed class ChatMemoryConfig
         if (WaitForReplicasTimeout < TimeSpan.FromMilliseconds(1) || WaitForReplicasTimeout > TimeSpan.FromHours(1))
         {
             return $"ChatMemoryConfig.WaitForReplicasTimeout must be between 1 millisecond and 1 hour (was {WaitForReplicasTimeout}).";
+        }
+
+        if (MaxPendingMessages < 1 || MaxPendingMessages > MaxPendingMessagesLimit)
+        {
+            return $"ChatMemoryConfig.MaxPendingMessages must be between 1 and {MaxPendingMessagesLimit} (was {MaxPendingMessages}).";
         }
 
         if (Connections < 1 || Connections > MaxConnections)

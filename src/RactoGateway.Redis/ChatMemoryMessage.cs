@@ -31,16 +31,21 @@ public sealed record ChatMemoryMessage(string Role, string Content)
     /// reasoning, ...), as the JSON array M.E.AI's serializer writes; kept so they round-trip.</summary>
     public string? ExtraContentsJson { get; init; }
 
+    /// <summary>Whether this is the conversation's rolling summary: a <c>system</c> message holding the gist of every
+    /// message that has left the window (see <c>ChatMemoryConfig.Summarize</c>). Reads return it after the pinned system
+    /// messages and before the window. Written only by the summarizer: an append of a message marked so is refused.</summary>
+    public bool IsSummary { get; init; }
+
     /// <summary>Whether only <see cref="Role"/> and <see cref="Content"/> are set: such a message is stored as exactly
     /// <c>{"role","content"}</c>, readable by Python ractogateway.</summary>
     public bool IsPlain => MessageId is null && Timestamp is null && AuthorName is null && ToolCalls is null
-        && ToolCallId is null && Metadata is null && ExtraContentsJson is null;
+        && ToolCallId is null && Metadata is null && ExtraContentsJson is null && !IsSummary;
 
     /// <inheritdoc />
     public bool Equals(ChatMemoryMessage? other) =>
         other is not null
         && Role == other.Role && Content == other.Content && MessageId == other.MessageId && Timestamp == other.Timestamp
-        && AuthorName == other.AuthorName && ToolCallId == other.ToolCallId && ExtraContentsJson == other.ExtraContentsJson
+        && AuthorName == other.AuthorName && IsSummary == other.IsSummary && ToolCallId == other.ToolCallId && ExtraContentsJson == other.ExtraContentsJson
         && SequenceEqual(ToolCalls, other.ToolCalls)
         && (Metadata == other.Metadata || (Metadata is not null && other.Metadata is not null && Metadata.Count == other.Metadata.Count
             && Metadata.All(kv => other.Metadata.TryGetValue(kv.Key, out var v) && v == kv.Value)));

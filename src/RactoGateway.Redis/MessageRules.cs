@@ -99,6 +99,8 @@ internal sealed class MessageRules(ChatMemoryConfig config)
             m => $"A custom role is letters, digits, '_', '-' or '.' (was '{m.Role}').",
             m => $"role '{Shown(m.Role)}' is not a role (user, assistant, system, tool, or a custom identifier)"),
         new(m => m.Content is null, _ => "Content must not be null.", _ => "\"content\" is missing"),
+        new(m => m.IsSummary, _ => "A message marked IsSummary is written by the summarizer only; append it as an ordinary system message.",
+            _ => "a rolling summary is written by the summarizer only"),
         new(m => m.MessageId is "", _ => "MessageId must be null or non-empty.", _ => "\"id\" is empty"),
         new(m => m.ToolCalls is not null && m.Role != ChatRoles.Assistant,
             _ => "Only an 'assistant' message can carry ToolCalls.", _ => "only an assistant message can carry \"tool_calls\""),

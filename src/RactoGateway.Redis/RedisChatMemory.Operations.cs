@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using RactoGateway.Redis.Diagnostics;
+using RactoGateway.Redis.Scripts;
 using StackExchange.Redis;
 
 namespace RactoGateway.Redis;
@@ -7,12 +9,54 @@ namespace RactoGateway.Redis;
 // as one traced, timed operation, and the switch to disposed.
 public sealed partial class RedisChatMemory
 {
-    private Task<long> AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken) =>
-        ChatMemoryInstruments.RunAsync(
+    private Task AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken)
+    {
+        var appended = ChatMemoryInstruments.RunAsync(
             "append", _config.KeyPrefix, TracedId(conversationId), (_append, _connections.Next(), key, batch), static s => s.Item1.AppendAsync(s.Item2, s.Item3, s.Item4), cancellationToken, batch.Length);
+        return _config.Summarize ? AfterEvictionAsync(conversationId, appended, cancellationToken) : appended;
+    }
 
-    private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch) =>
-        Run("append", conversationId, (_append, _connections.Next(), key, batch), static s => s.Item1.Append(s.Item2, s.Item3, s.Item4), batch.Length);
+    private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch)
+    {
+        var outcome = Run("append", conversationId, (_append, _connections.Next(), key, batch), static s => s.Item1.Append(s.Item2, s.Item3, s.Item4), batch.Length);
+        if (_config.Summarize)
+        {
+            AfterEviction(conversationId, outcome)?.AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    // Under a rolling summary: count and log what the cap dropped, and tell the summarizer there is work (inline, it
+    // does the work before the append returns).
+    private async Task AfterEvictionAsync(string conversationId, Task<AppendOutcome> appended, CancellationToken cancellationToken)
+    {
+        if (AfterEviction(conversationId, await appended.ConfigureAwait(false), cancellationToken) is { } work)
+        {
+            await work.ConfigureAwait(false);
+        }
+    }
+
+    private ValueTask? AfterEviction(string conversationId, AppendOutcome outcome, CancellationToken cancellationToken = default)
+    {
+        if (outcome.Dropped > 0)
+        {
+            ChatMemoryInstruments.RecordPendingDropped(outcome.Dropped);
+            PendingDropped(_logger, outcome.Dropped, _config.MaxPendingMessages);
+        }
+
+        if (outcome.Pending > 0)
+        {
+            ChatMemoryInstruments.RecordPending(outcome.Pending);
+            return PendingObserverSlot?.Invoke(conversationId, cancellationToken);
+        }
+
+        return null;
+    }
+
+    /// <summary>Told of every conversation an append left with pending messages (the summarizer sets it, once).</summary>
+    internal Func<string, CancellationToken, ValueTask>? PendingObserverSlot;
+
+    [LoggerMessage(2, LogLevel.Warning, "Dropped {DroppedCount} pending message(s) past MaxPendingMessages ({MaxPending}) before they were summarized: is a summarizer running?", EventName = "PendingMessagesDropped")]
+    private static partial void PendingDropped(ILogger logger, long droppedCount, int maxPending);
 
     /// <summary>Runs one Redis call as one traced, timed operation (see <see cref="ChatMemoryInstruments.RunAsync"/>).</summary>
     private Task<T> RunAsync<TState, T>(string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken) =>

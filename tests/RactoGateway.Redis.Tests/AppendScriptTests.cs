@@ -15,9 +15,9 @@ public class AppendScriptTests
         var key = bed.Key("c");
         ChatMemoryMessage[] batch = [new("user", "one") { MessageId = "m1" }, new("assistant", "two")];
 
-        Assert.Equal(2, await script.AppendAsync(connection, key, batch));
-        Assert.Equal(1, script.Append(connection, key, batch));
-        Assert.Equal(1, await script.AppendAsync(connection, key, [batch[0], new ChatMemoryMessage("user", "three")]));
+        Assert.Equal(2, (await script.AppendAsync(connection, key, batch)).Stored);
+        Assert.Equal(1, script.Append(connection, key, batch).Stored);
+        Assert.Equal(1, (await script.AppendAsync(connection, key, [batch[0], new ChatMemoryMessage("user", "three")])).Stored);
         Assert.Equal(["one", "two", "two", "three"], (await bed.Memory.GetHistoryAsync("c")).Select(m => m.Content));
     }
 }

@@ -30,6 +30,59 @@ internal static class ChatMemoryInstruments
     private static readonly Counter<long> Skipped = Meter.CreateCounter<long>(
         "ractogateway.chat_memory.corrupt_elements.skipped", "{element}", "Corrupt list elements skipped by history reads.");
 
+    private static readonly Histogram<long> Pending = Meter.CreateHistogram<long>(
+        "ractogateway.chat_memory.summary.pending", "{message}", "Messages waiting to be summarized in a conversation, as an evicting append left it.");
+
+    private static readonly Counter<long> Dropped = Meter.CreateCounter<long>(
+        "ractogateway.chat_memory.summary.dropped", "{message}", "Pending messages dropped past MaxPendingMessages before they were summarized.");
+
+    private static readonly Counter<long> Summarized = Meter.CreateCounter<long>(
+        "ractogateway.chat_memory.summary.summarized", "{message}", "Messages folded into rolling summaries.");
+
+    private static readonly Histogram<double> SummaryDuration = Meter.CreateHistogram<double>(
+        "ractogateway.chat_memory.summary.duration", "s", "Duration of one summarization: read, the summarizing model's call, commit.");
+
+    private static readonly Counter<long> SummaryFailures = Meter.CreateCounter<long>(
+        "ractogateway.chat_memory.summary.failures", "{summarization}", "Summarizations that failed (the model or Redis threw, or the model answered no text); the messages stay pending.");
+
+    public static void RecordPending(long pending) => Pending.Record(pending);
+
+    public static void RecordPendingDropped(long dropped) => Dropped.Add(dropped);
+
+    /// <summary>Starts the span of one summarization (when someone listens).</summary>
+    public static Activity? StartSummary(string keyPrefix, string? conversationId)
+    {
+        var activity = Source.StartActivity($"summarize {keyPrefix}", ActivityKind.Internal);
+        if (activity is not null && conversationId is not null)
+        {
+            activity.SetTag("ractogateway.conversation.id", conversationId);
+        }
+
+        return activity;
+    }
+
+    /// <summary>Ends a summarization: <paramref name="folded"/> messages folded in (0 when it lost a race), or failed.</summary>
+    public static void EndSummary(Activity? activity, long started, long folded, Exception? error)
+    {
+        var elapsed = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        if (error is null)
+        {
+            SummaryDuration.Record(elapsed);
+            Summarized.Add(folded);
+            activity?.SetTag("ractogateway.summary.folded", folded);
+        }
+        else
+        {
+            var type = error.GetType().FullName;
+            SummaryDuration.Record(elapsed, new KeyValuePair<string, object?>("error.type", type));
+            SummaryFailures.Add(1, new KeyValuePair<string, object?>("error.type", type));
+            activity?.SetStatus(ActivityStatusCode.Error, error.Message);
+            activity?.SetTag("error.type", type);
+        }
+
+        activity?.Dispose();
+    }
+
     /// <summary>Starts timing (and, when someone listens, tracing) one operation.</summary>
     public static Operation Start(string operation, string keyPrefix, string? conversationId)
     {

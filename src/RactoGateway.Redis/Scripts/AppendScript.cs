@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Text;
 using System.Globalization;
 using System.Runtime.CompilerServices;
+using RESPite.Messages;
 using RactoGateway.Redis.Connection;
 using RactoGateway.Redis.Wire;
 using StackExchange.Redis;
@@ -34,14 +35,17 @@ internal sealed class AppendScript
         _database = connection.GetDatabase();
         _window = config.WindowSize;
         _ttlMilliseconds = TtlMilliseconds(config.Ttl);
-        _rule = Rule(config.Window);
+        _rule = Rule(config);
         _waitForReplicas = config.WaitForReplicas;
         _waitMilliseconds = (long)Math.Ceiling(config.WaitForReplicasTimeout.TotalMilliseconds);
     }
 
-    /// <summary>The rule argument: "s" and MaxPinnedMessages (e.g. "s32") pins system messages, "t" trims whole exchanges.</summary>
-    public static string Rule(ChatMemoryWindow window) =>
-        (window.PinSystemMessages ? string.Create(CultureInfo.InvariantCulture, $"s{window.MaxPinnedMessages}") : "") + (window.ToolCallAware ? "t" : "");
+    /// <summary>The rule argument: "s" and MaxPinnedMessages (e.g. "s32") pins system messages, "t" trims whole exchanges,
+    /// "f" and MaxPendingMessages keeps evicted messages for the rolling summary.</summary>
+    public static string Rule(ChatMemoryConfig config) =>
+        (config.Window.PinSystemMessages ? string.Create(CultureInfo.InvariantCulture, $"s{config.Window.MaxPinnedMessages}") : "")
+        + (config.Window.ToolCallAware ? "t" : "")
+        + (config.Summarize ? string.Create(CultureInfo.InvariantCulture, $"f{config.MaxPendingMessages}") : "");
 
     /// <summary>The expiry argument: milliseconds (never truncated to seconds), 0 for none.</summary>
     public static long TtlMilliseconds(TimeSpan? ttl) => ttl is { } t ? (long)t.TotalMilliseconds : 0L;
@@ -85,42 +89,36 @@ internal sealed class AppendScript
     public RedisValue[] TrimArgs() => Header(0, 0);
 
     /// <summary>Runs the append on <paramref name="key"/>, then WAIT when replicas must acknowledge it.</summary>
-    /// <returns>The number of messages stored (duplicates by id are not).</returns>
-    public Task<long> RunAsync(RedisKey key, RedisValue[] args) =>
-        _waitForReplicas == 0
-            ? EvaluateAsync(_database, key, args)
-            : WaitedAsync(_connection, _database, key, () => EvaluateAsync(_database, key, args));
-
-    /// <inheritdoc cref="RunAsync"/>
-    public long Run(RedisKey key, RedisValue[] args) =>
-        _waitForReplicas == 0
-            ? Evaluate(_database, key, args)
-            : Waited(_connection, _database, key, () => Evaluate(_database, key, args));
+    /// <returns>The number of messages stored (duplicates by id are not); when only trimming, the number removed.</returns>
+    public async Task<long> RunAsync(RedisKey key, RedisValue[] args) =>
+        (_waitForReplicas == 0
+            ? await EvaluateAsync(_database, key, args).ConfigureAwait(false)
+            : await WaitedAsync(_connection, _database, key, () => EvaluateAsync(_database, key, args)).ConfigureAwait(false)).Stored;
 
     /// <summary>The memory's append of <paramref name="messages"/> on <paramref name="connection"/>: pooled
     /// <c>EVALSHA</c> (the body once on NOSCRIPT), the classic call on a cluster, then WAIT when replicas must acknowledge.</summary>
-    /// <returns>The number of messages stored (duplicates by id are not).</returns>
-    public ValueTask<long> AppendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
+    /// <returns>The messages stored (duplicates by id are not), and under a rolling summary the pending count.</returns>
+    public ValueTask<AppendOutcome> AppendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
         _waitForReplicas == 0
             ? SendAsync(connection, key, messages)
             : new(WaitedAsync(connection.Multiplexer, connection.Database, key, () => SendAsync(connection, key, messages).AsTask()));
 
     /// <inheritdoc cref="AppendAsync"/>
-    public long Append(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
+    public AppendOutcome Append(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
         _waitForReplicas == 0
             ? Send(connection, key, messages)
             : Waited(connection.Multiplexer, connection.Database, key, () => Send(connection, key, messages));
 
-    private static async Task<long> EvaluateAsync(IDatabase database, RedisKey key, RedisValue[] args) =>
-        (long)await database.EvaluateAsync(ChatMemoryScripts.Append, key, args).ConfigureAwait(false);
+    private static async Task<AppendOutcome> EvaluateAsync(IDatabase database, RedisKey key, RedisValue[] args) =>
+        AppendOutcome.From(await database.EvaluateAsync(ChatMemoryScripts.Append, key, args).ConfigureAwait(false));
 
-    private static long Evaluate(IDatabase database, RedisKey key, RedisValue[] args) =>
-        (long)database.Evaluate(ChatMemoryScripts.Append, key, args);
+    private static AppendOutcome Evaluate(IDatabase database, RedisKey key, RedisValue[] args) =>
+        AppendOutcome.From(database.Evaluate(ChatMemoryScripts.Append, key, args));
 
-    private ValueTask<long> SendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
+    private ValueTask<AppendOutcome> SendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
         connection.UsesRespReplies ? SendPooledAsync(connection.Database, key, messages) : new(EvaluateAsync(connection.Database, key, Args(messages)));
 
-    private long Send(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages)
+    private AppendOutcome Send(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages)
     {
         if (!connection.UsesRespReplies)
         {
@@ -139,7 +137,7 @@ internal sealed class AppendScript
 
     // A pooled builder: the append's only other asynchronous step is the telemetry wrapper's task.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<long> SendPooledAsync(IDatabaseAsync database, RedisKey key, ChatMemoryMessage[] messages)
+    private async ValueTask<AppendOutcome> SendPooledAsync(IDatabaseAsync database, RedisKey key, ChatMemoryMessage[] messages)
     {
         try
         {
@@ -163,17 +161,31 @@ internal sealed class AppendScript
         return database.ExecuteResp(args.Command, args.Memory);
     }
 
-    /// <summary>The script's integer reply, read from the pooled buffer (ReadRedisValue measured 72 B per append).</summary>
-    private static long Stored(RespResult reply)
+    /// <summary>The script's reply, read from the pooled buffer (ReadRedisValue measured 72 B per append): an integer,
+    /// or under a rolling summary three.</summary>
+    private static AppendOutcome Stored(RespResult reply)
     {
         using (reply)
         {
             var reader = reply.Read();
-            return reader.TryGetSpan(out var digits) && Utf8Parser.TryParse(digits, out long stored, out _)
-                ? stored
-                : throw new RedisException($"append.lua answered {reply.Prefix} instead of an integer.");
+            if (!reader.IsAggregate)
+            {
+                return new(Integer(ref reader, reply), 0, 0);
+            }
+
+            reader.MoveNext();
+            var stored = Integer(ref reader, reply);
+            reader.MoveNext();
+            var pending = Integer(ref reader, reply);
+            reader.MoveNext();
+            return new(stored, pending, Integer(ref reader, reply));
         }
     }
+
+    private static long Integer(ref RespReader reader, RespResult reply) =>
+        reader.TryGetSpan(out var digits) && Utf8Parser.TryParse(digits, out long value, out _)
+            ? value
+            : throw new RedisException($"append.lua answered {reply.Prefix} instead of integers.");
 
     private RedisValue[] Header(int count, RedisValue ttlMilliseconds)
     {
@@ -188,7 +200,7 @@ internal sealed class AppendScript
     // counts the replicas that have that connection's last write. The master is identified (an EXISTS that follows
     // MOVED) before and after; if the slot moved in between (a failover, a resharding), nobody can vouch for the write
     // and it counts as acknowledged by none.
-    private async Task<long> WaitedAsync(IConnectionMultiplexer connection, IDatabase database, RedisKey key, Func<Task<long>> append)
+    private async Task<AppendOutcome> WaitedAsync(IConnectionMultiplexer connection, IDatabase database, RedisKey key, Func<Task<AppendOutcome>> append)
     {
         var before = await database.IdentifyEndpointAsync(key).ConfigureAwait(false);
         var stored = await append().ConfigureAwait(false);
@@ -199,7 +211,7 @@ internal sealed class AppendScript
         return stored;
     }
 
-    private long Waited(IConnectionMultiplexer connection, IDatabase database, RedisKey key, Func<long> append)
+    private AppendOutcome Waited(IConnectionMultiplexer connection, IDatabase database, RedisKey key, Func<AppendOutcome> append)
     {
         var before = database.IdentifyEndpoint(key);
         var stored = append();
@@ -300,4 +312,12 @@ internal sealed class AppendScript
             _buffer.Dispose();
         }
     }
+}
+
+/// <summary>What an append did: messages stored; under a rolling summary, the messages now pending (0 when the append
+/// evicted nothing) and those it dropped past MaxPendingMessages.</summary>
+internal readonly record struct AppendOutcome(long Stored, long Pending, long Dropped)
+{
+    public static AppendOutcome From(RedisResult result) =>
+        result.Resp2Type == ResultType.Array ? new((long)result[0], (long)result[1], (long)result[2]) : new((long)result, 0, 0);
 }

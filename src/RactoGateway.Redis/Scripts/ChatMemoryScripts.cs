@@ -16,6 +16,9 @@ internal static class ChatMemoryScripts
     /// <summary>Every append: de-duplicate, push, trim by the window rules, expire (see <c>append.lua</c>).</summary>
     public static readonly LuaText Append = new("append.lua");
 
+    /// <summary>The rolling summary's commit: new text, folded elements removed, compare-and-set (see <c>summary.lua</c>).</summary>
+    public static readonly LuaText Summary = new("summary.lua");
+
     /// <summary>Runs <paramref name="script"/> on <paramref name="key"/>, by hash, falling back to its body on NOSCRIPT.</summary>
     public static async Task<RedisResult> EvaluateAsync(this IDatabaseAsync database, LuaText script, RedisKey key, RedisValue[] args)
     {

@@ -19,11 +19,21 @@
 -- ARGV[3]   window rule: "" (ractogateway's: count everything), with "s" to pin system messages (followed by
 --           MaxPinnedMessages in digits, 32 when absent), with "t" to trim whole exchanges (tool calls with their
 --           results, user messages with their answers); e.g. "s32t". With "r" (an import's --replace), the list is
---           deleted first.
+--           deleted first. With "f" and a number (MaxPendingMessages), evicted messages are kept for the rolling
+--           summary instead of dropped (see "Rolling summary" below), e.g. "s32tf1000".
 -- ARGV[4..] pairs: an id marker (',"id":"..."' exactly as encoded, or "" when the message has no id), then the
 --           encoded message (one JSON object whose first field is "role", and "id" right after it when present).
 --           None at all: trim only (an operator applying the window to a stored conversation).
--- Returns   the number of messages stored (duplicates are not); when trimming only, the number of messages removed
+-- Returns   the number of messages stored (duplicates are not); when trimming only, the number of messages removed.
+--           With "f": {stored, pending, dropped}: the messages now waiting for the summarizer (0 when this append
+--           evicted nothing), and those this append dropped past MaxPendingMessages.
+--
+-- Rolling summary ("f"): the list is [pinned run][summary][pending][window]. The summary is one system element whose
+-- second field is "summary" (see SummaryElement.cs for the exact bytes); its counters say how many elements follow
+-- it as pending (evicted, not yet folded into its text), how many were folded and dropped so far, and the epoch of
+-- its creation. Eviction moves no element: the oldest window elements become pending by raising the count. Past
+-- MaxPendingMessages the oldest pending go (counted in "dropped"), so storage stays bounded when no summarizer runs.
+-- summary.lua folds pending elements into the text, compare-and-set on (epoch, folded + dropped): exactly once.
 
 local unpack = unpack or table.unpack -- Lua 5.1 (Redis) or 5.4 (Garnet)
 local key = KEYS[1]
@@ -31,7 +41,9 @@ local window = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local pinSystem = string.find(ARGV[3], 's', 1, true) ~= nil
 local wholeExchanges = string.find(ARGV[3], 't', 1, true) ~= nil
-local maxPinned = pinSystem and tonumber(string.match(ARGV[3], '%d+') or '32') or 0 -- parsed only when pinning
+local maxPinned = pinSystem and (tonumber(string.match(ARGV[3], 's(%d*)')) or 32) or 0 -- parsed only when pinning
+local maxPending = tonumber(string.match(ARGV[3], 'f(%d+)') or '') -- nil: no rolling summary
+local fold = maxPending ~= nil
 local trimOnly = #ARGV == 3
 local lengthBefore = trimOnly and redis.call('LLEN', key) or 0
 -- Replacing is deleting, then appending to an empty list: nothing after the DEL can fail on a list.
@@ -41,6 +53,8 @@ local CHUNK = 1000 -- elements per RPUSH/LPUSH: far below Lua's unpack limit
 -- The kind of an element, from its first field without a JSON parser: ours start '{"role":"', Python's
 -- json.dumps '{"role": "'. 'pin' (kept, not counted), 'user', 'calls' (assistant with tool calls), 'tool', 'other'.
 -- One anchored find and at most one short string per element: this runs for every element a trimming append looks at.
+-- The summary element's head, as SummaryElement.cs writes it: pending, folded, dropped, epoch.
+local SUMMARY = '^{"role":"system","summary":{"pending":(%d+),"folded":(%d+),"dropped":(%d+),"epoch":"(%d+)"}'
 local U, T, S, A = 117, 116, 115, 97 -- string.byte of 'u', 't', 's', 'a' (literals: the seed rule's path stays lean)
 local function kindOf(element)
   local _, at = string.find(element, '^{"role": ?"')
@@ -52,7 +66,10 @@ local function kindOf(element)
   elseif first == T then
     if string.sub(element, at, at + 4) == 'tool"' then return 'tool' end
   elseif first == S then
-    if pinSystem and string.sub(element, at, at + 6) == 'system"' then return 'pin' end
+    if (pinSystem or fold) and string.sub(element, at, at + 6) == 'system"' then
+      if fold and string.find(element, SUMMARY) then return 'summary' end
+      if pinSystem then return 'pin' end
+    end
   elseif first == A and wholeExchanges then
     -- only whole-exchange trimming needs to know about tool calls (the search reads the whole element)
     if string.sub(element, at, at + 9) == 'assistant"'
@@ -98,7 +115,9 @@ for i = 4, #ARGV, 2 do
   if not duplicate then fresh[#fresh + 1] = element end
 end
 
-if (#fresh > 0 or trimOnly) and not pinSystem and not wholeExchanges then
+local pending, dropped = 0, 0 -- reported under "f"
+
+if (#fresh > 0 or trimOnly) and not pinSystem and not wholeExchanges and not fold then
   -- 2. ractogateway's rule: push, then keep the newest `window` elements; the oldest are dropped first.
   local length = lengthBefore
   for first = 1, #fresh, CHUNK do
@@ -126,7 +145,7 @@ elseif #fresh > 0 or trimOnly then
   -- The pin rule's steady state, straight-line (no tables, no closures): one pinned message at the head, one counted
   -- message in, at most one out. It reads and decides what the general path below would, or hands over to it.
   local function steadyPinned()
-    if not pinSystem or wholeExchanges or stored ~= nil or #newPins > 0 or #newBody ~= 1 or n0 < 2 or n0 > window + 1 then
+    if not pinSystem or wholeExchanges or fold or stored ~= nil or #newPins > 0 or #newBody ~= 1 or n0 < 2 or n0 > window + 1 then
       return false
     end
     local head = redis.call('LRANGE', key, 0, 1)
@@ -146,23 +165,22 @@ elseif #fresh > 0 or trimOnly then
     -- Everything fits and the head run does not change: just push.
     push('RPUSH', newBody, 1, #newBody)
   elseif not steadyPinned() then
-    -- Stored elements, read from the head lazily in growing chunks (already all read when an id was looked up): each
-    -- element copied into Lua costs about as much as a whole LTRIM, so only those looked at are read.
+    -- Stored elements, read lazily in chunks that double while reading forwards (already all read when an id was
+    -- looked up): each element copied into Lua costs about as much as a whole LTRIM, so only those looked at are read,
+    -- and the pending part of a summarized list is jumped over, not read.
     -- (Tables and closures are few on purpose: each costs time in Lua's allocator and collector.)
-    local cache, cached, listKinds = stored or {}, stored and n0 or 0, {}
+    local cache, nextRead, grow, listKinds = {}, 0, 2, {}
     local function at(i) -- 0-based list index, i < n0
-      if i >= cached then
-        local chunk = redis.call('LRANGE', key, cached, math.max(i, cached + math.max(2, cached) - 1))
-        if cached == 0 then
-          cache, cached = chunk, #chunk
-        else
-          for _, element in ipairs(chunk) do
-            cached = cached + 1
-            cache[cached] = element
-          end
-        end
+      if stored then return stored[i + 1] end
+      local element = cache[i]
+      if element == nil then
+        if i ~= nextRead then grow = 2 end
+        local chunk = redis.call('LRANGE', key, i, math.min(i + grow - 1, n0 - 1))
+        for k, e in ipairs(chunk) do cache[i + k - 1] = e end
+        nextRead, grow = i + #chunk, grow * 2
+        element = cache[i]
       end
-      return cache[i + 1]
+      return element
     end
     local function kindAtList(i)
       local kind = listKinds[i + 1]
@@ -179,15 +197,25 @@ elseif #fresh > 0 or trimOnly then
       while h0 < n0 and kindAtList(h0) == 'pin' do h0 = h0 + 1 end
     end
 
-    -- The body: stored elements after the head run, then the new counted messages; j is 1-based.
-    local m0 = n0 - h0
+    -- The rolling summary after it, and its pending elements.
+    local s0, P, F, D, epoch, rest = 0, 0, 0, 0, nil, nil
+    if fold and h0 < n0 and kindAtList(h0) == 'summary' then
+      local _, headEnd, p, f, d, e = string.find(at(h0), SUMMARY)
+      s0, P, F, D, epoch, rest = 1, tonumber(p), tonumber(f), tonumber(d), e, string.sub(at(h0), headEnd + 1)
+      P = math.min(P, n0 - h0 - 1) -- never trust a count past the list's end
+    end
+    local b0 = h0 + s0 + P -- the body's first list index
+
+    -- The body: stored elements after the head run (and the summary and its pending), then the new counted messages;
+    -- j is 1-based.
+    local m0 = n0 - b0
     local m = m0 + #newBody
     local function bodyAt(j)
-      if j <= m0 then return at(h0 + j - 1) end
+      if j <= m0 then return at(b0 + j - 1) end
       return newBody[j - m0]
     end
     local function kindAt(j)
-      if j <= m0 then return kindAtList(h0 + j - 1) end
+      if j <= m0 then return kindAtList(b0 + j - 1) end
       local kind = newKinds[j - m0]
       if kind == nil then
         kind = kindOf(newBody[j - m0])
@@ -230,33 +258,77 @@ elseif #fresh > 0 or trimOnly then
 
     -- The new head run, oldest first: the stored one, system messages met in the dropped part, the new ones. Past
     -- MaxPinnedMessages, the oldest after the first go: the original system prompt stays.
-    local pins = {}
-    for i = 1, h0 do pins[i] = cache[i] end
+    local pins, evicted = {}, 0
+    for i = 1, h0 do pins[i] = at(i - 1) end
     for j = 1, cut - 1 do
-      if kindAt(j) == 'pin' then pins[#pins + 1] = bodyAt(j) end
+      if kindAt(j) == 'pin' then pins[#pins + 1] = bodyAt(j) else evicted = evicted + 1 end
     end
+    local pinsMet = #pins - h0
     for _, element in ipairs(newPins) do pins[#pins + 1] = element end
     if #pins > maxPinned then
       local bounded = { pins[1] }
       for i = #pins - maxPinned + 2, #pins do bounded[#bounded + 1] = pins[i] end
       pins = bounded
     end
+    local headSame = #newPins == 0 and pinsMet == 0 and #pins == h0
+
+    -- The summary element with new counters (and the text it has, or none yet).
+    local function summaryElement(p, f, d)
+      if epoch == nil then
+        local now = redis.call('TIME')
+        epoch, rest = now[1] .. string.format('%06d', tonumber(now[2])), ',"content":""}'
+      end
+      return '{"role":"system","summary":{"pending":' .. string.format('%d', p) .. ',"folded":' .. string.format('%d', f)
+        .. ',"dropped":' .. string.format('%d', d) .. ',"epoch":"' .. epoch .. '"}' .. rest
+    end
+    -- LPUSH of the head run, then `extra` (oldest first), in front of the list.
+    local function pushFront(extra)
+      local front = {}
+      for i = #extra, 1, -1 do front[#front + 1] = extra[i] end
+      for i = #pins, 1, -1 do front[#front + 1] = pins[i] end
+      push('LPUSH', front, 1, #front)
+    end
 
     -- 4. Write: drop the head run and the trimmed part of the stored body, push the kept new messages, put the head
     -- run back in front (LPUSH of the reversed run keeps it oldest first).
     -- (When nothing is dropped and the head run is unchanged, the new messages are just pushed.)
-    if cut == 1 and #newPins == 0 and #pins == h0 then
+    if evicted == 0 and cut == 1 and headSame then
       push('RPUSH', newBody, 1, #newBody)
-    else
+      pending = P
+    elseif not fold then
       local drop = h0 + math.min(cut - 1, m0)
       if drop > 0 then redis.call('LTRIM', key, drop, -1) end
       push('RPUSH', newBody, math.max(cut - m0, 1), #newBody)
-      if #pins == 1 then
-        redis.call('LPUSH', key, pins[1])
-      elseif #pins > 1 then
-        local reversed = {}
-        for i = #pins, 1, -1 do reversed[#reversed + 1] = pins[i] end
-        push('LPUSH', reversed, 1, #reversed)
+      pushFront({})
+    else
+      -- The rolling summary: the evicted elements become pending; past MaxPendingMessages the oldest pending go.
+      pending = P + evicted
+      dropped = math.max(0, pending - maxPending)
+      pending = pending - dropped
+      if s0 == 1 and headSame then
+        -- Nothing moves but the new messages (pushed) and the oldest pending past the bound (cut out after the summary).
+        push('RPUSH', newBody, 1, #newBody)
+        if dropped == 0 then
+          redis.call('LSET', key, h0, summaryElement(pending, F, D))
+        else
+          redis.call('LTRIM', key, h0 + 1 + dropped, -1)
+          pushFront({ summaryElement(pending, F, D + dropped) })
+        end
+      else
+        -- The head changes (a new pin, the first summary, a system message met in the evicted part): rebuild the
+        -- head, the summary and the pending part in front of the kept body. Reads the pending part, once.
+        local front = {}
+        for i = 1, P do front[#front + 1] = at(h0 + s0 + i - 1) end
+        for j = 1, cut - 1 do
+          if kindAt(j) ~= 'pin' then front[#front + 1] = bodyAt(j) end
+        end
+        local kept = {}
+        if #front > 0 or s0 == 1 then kept[1] = summaryElement(pending, F, D + dropped) end
+        for i = dropped + 1, #front do kept[#kept + 1] = front[i] end
+        local drop = b0 + math.min(cut - 1, m0)
+        if drop > 0 then redis.call('LTRIM', key, drop, -1) end
+        push('RPUSH', newBody, math.max(cut - m0, 1), #newBody)
+        pushFront(kept)
       end
     end
   end
@@ -267,5 +339,6 @@ if ttl > 0 then
   redis.call('PEXPIRE', key, ttl)
 end
 
-if trimOnly then return lengthBefore - redis.call('LLEN', key) end
+if trimOnly and not fold then return lengthBefore - redis.call('LLEN', key) end
+if fold then return { trimOnly and dropped or #fresh, pending, dropped } end
 return #fresh

@@ -174,30 +174,27 @@ internal static class MessageCodec
         return wire is { Role: { } role, Content: { } content } ? FromWire(wire, role, content) : null;
     }
 
-    /// <summary>Decodes a whole list, oldest first, skipping corrupt elements and counting them.</summary>
+    /// <summary>Decodes a whole list, oldest first, skipping corrupt elements and counting them. A rolling summary
+    /// (see <see cref="SummaryElement"/>) is returned with <see cref="ChatMemoryMessage.IsSummary"/> set, once it has
+    /// text; its pending elements are not returned.</summary>
     public static List<ChatMemoryMessage> DecodeAll(RedisValue[] elements, out int skipped)
     {
         var messages = new List<ChatMemoryMessage>(elements.Length);
-        skipped = 0;
+        var walk = new ListWalk();
         foreach (var element in elements)
         {
-            if (TryDecode(element) is { } message)
-            {
-                messages.Add(message);
-            }
-            else
-            {
-                skipped++;
-            }
+            walk.Add(element.IsNull ? default : ((ReadOnlyMemory<byte>)element).Span, element.IsNull, messages);
         }
 
+        skipped = walk.Skipped;
         return messages;
     }
 
     /// <summary>
     /// Decodes a whole <c>LRANGE</c> reply straight from StackExchange.Redis's pooled reply buffer: one span per element,
     /// no <c>byte[]</c> or <see cref="RedisValue"/> per element. Corrupt elements (and a null element) are skipped and
-    /// counted, exactly as <see cref="DecodeAll(RedisValue[], out int)"/> does; a null or non-array reply reads as empty.
+    /// counted, and a summary is handled, exactly as <see cref="DecodeAll(RedisValue[], out int)"/> does; a null or
+    /// non-array reply reads as empty.
     /// </summary>
     public static List<ChatMemoryMessage> DecodeAll(RespResult reply, out int skipped, out int elements)
     {
@@ -216,28 +213,76 @@ internal static class MessageCodec
 
         elements = reader.AggregateLength();
         var messages = new List<ChatMemoryMessage>(elements);
+        var walk = new ListWalk();
         for (var i = 0; i < elements; i++)
         {
             reader.MoveNext();
-            var message = reader.IsNull || !reader.IsScalar ? null
-                : reader.TryGetSpan(out var json) ? TryDecodeJson(json)
-                : TryDecodeJson(reader.ReadByteArray().AsSpan());
+            if (reader.IsNull || !reader.IsScalar)
+            {
+                walk.Add(default, corrupt: true, messages);
+            }
+            else if (reader.TryGetSpan(out var json))
+            {
+                walk.Add(json, corrupt: false, messages);
+            }
+            else
+            {
+                walk.Add(reader.ReadByteArray().AsSpan(), corrupt: false, messages);
+            }
+
             if (reader.IsAggregate)
             {
                 reader.SkipChildren();
             }
+        }
 
-            if (message is not null)
+        skipped = walk.Skipped;
+        return messages;
+    }
+
+    /// <summary>A list read in order: the pinned system messages, a summary (marked, or left out while it has no text),
+    /// its pending elements (left out), then the window.</summary>
+    private struct ListWalk
+    {
+        private bool _pastHead;
+        private long _pending;
+
+        public int Skipped { get; private set; }
+
+        public void Add(ReadOnlySpan<byte> json, bool corrupt, List<ChatMemoryMessage> messages)
+        {
+            if (_pending > 0)
             {
-                messages.Add(message);
+                _pending--;
+                return;
+            }
+
+            var summary = false;
+            if (!_pastHead && !corrupt && SummaryElement.TryReadHeader(json, out var header))
+            {
+                summary = _pastHead = true;
+                _pending = header.Pending;
+            }
+
+            var message = corrupt ? null : TryDecodeJson(json);
+            if (message is null)
+            {
+                Skipped++;
+                _pastHead = true;
+            }
+            else if (summary)
+            {
+                if (message.Content.Length > 0)
+                {
+                    messages.Add(message with { IsSummary = true });
+                }
             }
             else
             {
-                skipped++;
+                _pastHead |= message.Role != ChatRoles.System;
+                messages.Add(message);
             }
         }
-
-        return messages;
     }
 
     /// <summary>UTF-8 bytes of the free text a message carries (content and tool-call arguments), for MaxMessageBytes.</summary>

@@ -1,0 +1,65 @@
+using System.Globalization;
+using RactoGateway.Redis.Wire;
+using StackExchange.Redis;
+
+namespace RactoGateway.Redis.Scripts;
+
+/// <summary>
+/// The one owner of <c>summary.lua</c>'s contract, and of the read that precedes it: the summary element and the first
+/// pending elements, in one <c>LRANGE</c> of the list's head (the pinned run is at most MaxPinnedMessages long).
+/// </summary>
+internal sealed class SummaryScript(ChatMemoryConfig config)
+{
+    private readonly int _maxHead = config.Window.PinSystemMessages ? config.Window.MaxPinnedMessages : 0;
+
+    /// <summary>The summary of <paramref name="key"/> and up to <paramref name="batch"/> of its pending messages, oldest
+    /// first; <see langword="null"/> when the conversation has no summary element.</summary>
+    public async Task<PendingBatch?> ReadAsync(IDatabaseAsync database, RedisKey key, int batch)
+    {
+        var elements = await database.ListRangeAsync(key, 0, _maxHead + batch).ConfigureAwait(false);
+        for (var i = 0; i < elements.Length && i <= _maxHead; i++)
+        {
+            if (!elements[i].IsNull && SummaryElement.TryReadHeader(((ReadOnlyMemory<byte>)elements[i]).Span, out var header))
+            {
+                var count = (int)Math.Min(header.Pending, elements.Length - i - 1);
+                var messages = new List<ChatMemoryMessage>(count);
+                for (var j = i + 1; j <= i + count; j++)
+                {
+                    // A corrupt pending element counts as folded: it could never be read anyway.
+                    if (MessageCodec.TryDecode(elements[j]) is { } message)
+                    {
+                        messages.Add(message);
+                    }
+                }
+
+                return new PendingBatch(header, MessageCodec.TryDecode(elements[i])?.Content ?? "", count, messages);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Replaces the summary's text with <paramref name="text"/> and removes the batch's elements, unless someone
+    /// changed the summary since it was read.</summary>
+    /// <returns>Whether it was committed; <see langword="false"/> when another summarizer (or the cap, or a clear) was first.</returns>
+    public async Task<bool> CommitAsync(IDatabaseAsync database, RedisKey key, PendingBatch batch, string text)
+    {
+        RedisValue[] args =
+        [
+            batch.Header.Epoch,
+            batch.Header.Position.ToString(CultureInfo.InvariantCulture),
+            batch.Count,
+            SummaryElement.EncodeText(text),
+            _maxHead,
+        ];
+        var result = await database.EvaluateAsync(ChatMemoryScripts.Summary, key, args).ConfigureAwait(false);
+        return (long)result[0] == 1;
+    }
+}
+
+/// <summary>What a summarizer folds in one model call.</summary>
+/// <param name="Header">The summary's counters as read (the commit compares them).</param>
+/// <param name="Summary">The summary's text so far; empty before the first summary.</param>
+/// <param name="Count">Pending elements taken (corrupt ones included: they are removed too).</param>
+/// <param name="Messages">The pending messages taken, oldest first.</param>
+internal sealed record PendingBatch(SummaryHeader Header, string Summary, int Count, IReadOnlyList<ChatMemoryMessage> Messages);

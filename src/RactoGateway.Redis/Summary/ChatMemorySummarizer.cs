@@ -1,0 +1,273 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Channels;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using RactoGateway.Redis.Admin;
+using RactoGateway.Redis.Diagnostics;
+using RactoGateway.Redis.Scripts;
+using StackExchange.Redis;
+
+namespace RactoGateway.Redis;
+
+/// <summary>
+/// Folds the messages a <see cref="RedisChatMemory"/> with <see cref="ChatMemoryConfig.Summarize"/> evicts into each
+/// conversation's rolling summary, with a chat model (or an <see cref="IChatReducer"/>). The summary lives in the
+/// conversation's own list, so every replica and Python reader sees it.
+/// </summary>
+/// <remarks>
+/// <para>Exactly once: each summarization reads the summary and a batch of pending messages, asks the model, and commits
+/// only if nobody changed the summary in between (one script, compare-and-set); a loser throws its text away and reads
+/// again. Any number of summarizers, in any number of processes, can run on the same conversations.</para>
+/// <para>Off the hot path: appends only note the conversation for <see cref="RunAsync"/> (the hosted service runs it),
+/// unless <see cref="ChatMemorySummarizerOptions.Inline"/>. Pending messages live in Redis, so the work of a process
+/// that dies is done by the next one that sees the conversation (an append, or a sweep).</para>
+/// <para>One summarizer per memory: it attaches to the memory's appends when constructed.</para>
+/// </remarks>
+public sealed partial class ChatMemorySummarizer
+{
+    // Commits lost to other summarizers in a row before SummarizePendingAsync leaves the conversation to them.
+    private const int MaxLostRaces = 16;
+
+    private readonly RedisChatMemory _memory;
+    private readonly ChatMemorySummarizerOptions _options;
+    private readonly Func<string, IReadOnlyList<ChatMemoryMessage>, CancellationToken, Task<string>> _write;
+    private readonly SummaryScript _script;
+    private readonly ILogger _logger;
+    private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
+
+#pragma warning disable RS0026 // The constructors differ in their second, required parameter's type: never ambiguous.
+    /// <summary>Summarizes with <paramref name="summaryClient"/> and <see cref="ChatMemorySummarizerOptions.Prompt"/>.</summary>
+    /// <param name="memory">A memory with <see cref="ChatMemoryConfig.Summarize"/> on, and no summarizer yet.</param>
+    /// <param name="summaryClient">The model that writes summaries (any M.E.AI chat client).</param>
+    /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
+    /// <param name="logger">Receives failures and dropped messages.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="memory"/> does not summarize, or <paramref name="options"/> is invalid.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="memory"/> already has a summarizer.</exception>
+    public ChatMemorySummarizer(RedisChatMemory memory, IChatClient summaryClient, ChatMemorySummarizerOptions? options = null, ILogger<ChatMemorySummarizer>? logger = null)
+        : this(memory, Validated(options), logger, summaryClient ?? throw new ArgumentNullException(nameof(summaryClient)), null)
+    {
+    }
+
+    /// <summary>Summarizes with <paramref name="reducer"/> (e.g. <c>SummarizingChatReducer</c>, which keeps its own prompt
+    /// and client): everything it returns becomes the summary's text.</summary>
+    /// <param name="memory">A memory with <see cref="ChatMemoryConfig.Summarize"/> on, and no summarizer yet.</param>
+    /// <param name="reducer">The reducer; given the summary so far (as an assistant message) and the pending messages.</param>
+    /// <param name="options">Settings (<see cref="ChatMemorySummarizerOptions.Prompt"/> and MaxSummaryTokens are the reducer's own business).</param>
+    /// <param name="logger">Receives failures and dropped messages.</param>
+    /// <exception cref="ArgumentNullException">An argument is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="memory"/> does not summarize, or <paramref name="options"/> is invalid.</exception>
+    /// <exception cref="InvalidOperationException"><paramref name="memory"/> already has a summarizer.</exception>
+    public ChatMemorySummarizer(RedisChatMemory memory, IChatReducer reducer, ChatMemorySummarizerOptions? options = null, ILogger<ChatMemorySummarizer>? logger = null)
+        : this(memory, Validated(options), logger, null, reducer ?? throw new ArgumentNullException(nameof(reducer)))
+    {
+    }
+#pragma warning restore RS0026
+
+    private ChatMemorySummarizer(RedisChatMemory memory, ChatMemorySummarizerOptions options, ILogger? logger, IChatClient? client, IChatReducer? reducer)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        var config = memory.Config;
+        if (!config.Summarize)
+        {
+            throw new ArgumentException("The memory does not keep evicted messages: set ChatMemoryConfig.Summarize to true.", nameof(memory));
+        }
+
+        _memory = memory;
+        _options = options;
+        _logger = logger ?? NullLogger.Instance;
+        _script = new SummaryScript(config);
+        _write = client is not null ? SummaryText.FromClient(client, options) : SummaryText.FromReducer(reducer!);
+        Func<string, CancellationToken, ValueTask> observer = options.Inline ? SummarizeInlineAsync : Enqueue;
+        if (Interlocked.CompareExchange(ref memory.PendingObserverSlot, observer, null) is not null)
+        {
+            throw new InvalidOperationException("This memory already has a ChatMemorySummarizer.");
+        }
+    }
+
+    /// <summary>Folds every pending message of <paramref name="conversationId"/> into its summary, a batch of at most
+    /// <see cref="ChatMemorySummarizerOptions.MaxMessagesPerCall"/> per model call, until none is left (or other
+    /// summarizers keep winning the race for them).</summary>
+    /// <param name="conversationId">Opaque id of the conversation.</param>
+    /// <param name="cancellationToken">Stops the work between steps; a commit already sent may land.</param>
+    /// <returns>The number of messages this call folded in.</returns>
+    /// <exception cref="Exception">The model's or Redis's failure, as thrown: the messages stay pending.</exception>
+    public async Task<int> SummarizePendingAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        var key = (RedisKey)_memory.GetKey(conversationId);
+        var database = _memory.Connections.Next().Database;
+        var folded = 0;
+        for (var lost = 0; lost < MaxLostRaces;)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var batch = await _script.ReadAsync(database, key, _options.MaxMessagesPerCall).ConfigureAwait(false);
+            if (batch is null || batch.Count == 0)
+            {
+                break;
+            }
+
+            var activity = ChatMemoryInstruments.StartSummary(_memory.Config.KeyPrefix, _memory.Config.IncludeConversationIdInTelemetry ? conversationId : null);
+            var started = Stopwatch.GetTimestamp();
+            try
+            {
+                var text = batch.Messages.Count == 0 ? batch.Summary : await _write(batch.Summary, batch.Messages, cancellationToken).ConfigureAwait(false);
+                if (string.IsNullOrWhiteSpace(text) && batch.Messages.Count > 0)
+                {
+                    throw new InvalidOperationException("The summarizing model answered with no text; the messages stay pending.");
+                }
+
+                var committed = await _script.CommitAsync(database, key, batch, text).ConfigureAwait(false);
+                ChatMemoryInstruments.EndSummary(activity, started, committed ? batch.Count : 0, null);
+                if (committed)
+                {
+                    folded += batch.Count;
+                    lost = 0;
+                }
+                else
+                {
+                    lost++;
+                }
+            }
+            catch (Exception ex)
+            {
+                ChatMemoryInstruments.EndSummary(activity, started, 0, ex);
+                throw;
+            }
+        }
+
+        return folded;
+    }
+
+    /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled: summarizes each conversation an append of
+    /// the memory left with pending messages, <see cref="ChatMemorySummarizerOptions.MaxConcurrency"/> at a time, and
+    /// sweeps every conversation at start and every <see cref="ChatMemorySummarizerOptions.SweepInterval"/>. Failures are
+    /// logged and counted; the messages stay pending for a later try. The hosted service
+    /// (<c>AddRedisChatMemorySummarizer</c>) runs this.</summary>
+    /// <param name="cancellationToken">Stops the loop.</param>
+    /// <returns>A task that completes when the loop has stopped.</returns>
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        var workers = Enumerable.Range(0, _options.MaxConcurrency).Select(_ => WorkAsync(cancellationToken)).ToList();
+        try
+        {
+            do
+            {
+                await SweepAsync(cancellationToken).ConfigureAwait(false);
+                await Task.Delay(_options.SweepInterval, cancellationToken).ConfigureAwait(false);
+            }
+            while (true);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+
+        await Task.WhenAll(workers).ConfigureAwait(false);
+    }
+
+    /// <summary>Queues every conversation of the memory's prefix that has pending messages for <see cref="RunAsync"/>
+    /// (one SCAN of the keys, and a read of each list's head).</summary>
+    /// <param name="cancellationToken">Stops the scan.</param>
+    /// <returns>The number of conversations found with pending messages.</returns>
+    public async Task<int> SweepAsync(CancellationToken cancellationToken = default)
+    {
+        var prefix = _memory.Config.KeyPrefix;
+        var connection = _memory.Connections.Next();
+        var found = 0;
+        try
+        {
+            await foreach (var key in ConversationScan.KeysAsync(connection.Multiplexer, ConversationScan.Pattern(prefix, null, literal: false), cancellationToken).ConfigureAwait(false))
+            {
+                var batch = await TryReadAsync(connection.Database, key).ConfigureAwait(false);
+                if (batch is { Header.Pending: > 0 })
+                {
+                    found++;
+                    await Enqueue(((string)key!)[(prefix.Length + 1)..], cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            SweepFailed(_logger, ex);
+        }
+
+        return found;
+    }
+
+    private async Task<PendingBatch?> TryReadAsync(IDatabaseAsync database, RedisKey key)
+    {
+        try
+        {
+            return await _script.ReadAsync(database, key, 1).ConfigureAwait(false);
+        }
+        catch (RedisServerException ex) when (ex.Message.StartsWith("WRONGTYPE", StringComparison.Ordinal))
+        {
+            return null; // another kind of key under the prefix
+        }
+    }
+
+    private ValueTask Enqueue(string conversationId, CancellationToken cancellationToken)
+    {
+        if (_queued.TryAdd(conversationId, 0))
+        {
+            _queue.Writer.TryWrite(conversationId);
+        }
+
+        return ValueTask.CompletedTask;
+    }
+
+    private async Task WorkAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await foreach (var conversationId in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                // Taken off the set first: an append during this work queues the conversation again.
+                _queued.TryRemove(conversationId, out _);
+                await SummarizeLoggedAsync(conversationId, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async ValueTask SummarizeInlineAsync(string conversationId, CancellationToken cancellationToken) =>
+        await SummarizeLoggedAsync(conversationId, cancellationToken).ConfigureAwait(false);
+
+    private async Task SummarizeLoggedAsync(string conversationId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await SummarizePendingAsync(conversationId, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex)
+        {
+            SummarizationFailed(_logger, ex);
+        }
+    }
+
+    private static ChatMemorySummarizerOptions Validated(ChatMemorySummarizerOptions? options)
+    {
+        var copy = options?.Clone() ?? new ChatMemorySummarizerOptions();
+        if (copy.GetValidationError() is { } error)
+        {
+            throw new ArgumentException(error, nameof(options));
+        }
+
+        return copy;
+    }
+
+    // The conversation id stays out of logs, as it stays out of telemetry unless opted in: it can identify a person.
+    [LoggerMessage(10, LogLevel.Warning, "A summarization failed; its messages stay pending for a later try", EventName = "SummarizationFailed")]
+    private static partial void SummarizationFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(11, LogLevel.Warning, "A sweep for pending messages failed; it runs again at the next interval", EventName = "SummarySweepFailed")]
+    private static partial void SweepFailed(ILogger logger, Exception exception);
+}

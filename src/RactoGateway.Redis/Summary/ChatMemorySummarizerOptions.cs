@@ -1,0 +1,51 @@
+namespace RactoGateway.Redis;
+
+/// <summary>Settings of a <see cref="ChatMemorySummarizer"/>.</summary>
+public sealed class ChatMemorySummarizerOptions
+{
+    /// <summary>The instruction the summarizing model gets (a system message), unless an <c>IChatReducer</c> writes the
+    /// summary. The messages to fold in, and the summary so far, follow it in a user message.</summary>
+    public const string DefaultPrompt =
+        "You keep the running summary of a conversation between a user and an assistant. You are given the summary so far "
+        + "and the messages that have just left the conversation's window. Write the new summary: keep every fact, name, "
+        + "number, preference, decision and open question from both; drop small talk. Write plain sentences in the third "
+        + "person, no preamble. Reply with the summary only.";
+
+    /// <summary>The instruction to the summarizing model (default <see cref="DefaultPrompt"/>, not empty).</summary>
+    public string Prompt { get; set; } = DefaultPrompt;
+
+    /// <summary>The size bound of the summary in tokens (default 1,000, at least 16): the model's
+    /// <c>ChatOptions.MaxOutputTokens</c>.</summary>
+    public int MaxSummaryTokens { get; set; } = 1000;
+
+    /// <summary>Pending messages folded in one model call (default 100, between 1 and 10,000); more are folded by
+    /// further calls.</summary>
+    public int MaxMessagesPerCall { get; set; } = 100;
+
+    /// <summary>Summarize inside the append that evicted the messages, before it returns (default
+    /// <see langword="false"/>: in the background). The append then waits for the model; a failure is logged and
+    /// counted, never thrown, and the messages stay pending.</summary>
+    public bool Inline { get; set; }
+
+    /// <summary>Conversations the background loop (<see cref="ChatMemorySummarizer.RunAsync"/>) summarizes at once
+    /// (default 4, between 1 and 256).</summary>
+    public int MaxConcurrency { get; set; } = 4;
+
+    /// <summary>How often the background loop also scans every conversation for pending messages (default 5 minutes;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> for only once, at start). The scan finds work that a process which died
+    /// mid-summary left behind in a conversation that no longer receives appends.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Returns the first rule these settings break, or <see langword="null"/>.</summary>
+    /// <returns>A message naming the property, or <see langword="null"/>.</returns>
+    public string? GetValidationError() =>
+        string.IsNullOrWhiteSpace(Prompt) ? "ChatMemorySummarizerOptions.Prompt must not be empty."
+        : MaxSummaryTokens < 16 ? $"ChatMemorySummarizerOptions.MaxSummaryTokens must be at least 16 (was {MaxSummaryTokens})."
+        : MaxMessagesPerCall is < 1 or > 10_000 ? $"ChatMemorySummarizerOptions.MaxMessagesPerCall must be between 1 and 10000 (was {MaxMessagesPerCall})."
+        : MaxConcurrency is < 1 or > 256 ? $"ChatMemorySummarizerOptions.MaxConcurrency must be between 1 and 256 (was {MaxConcurrency})."
+        : SweepInterval != Timeout.InfiniteTimeSpan && SweepInterval < TimeSpan.FromSeconds(1)
+            ? $"ChatMemorySummarizerOptions.SweepInterval must be at least 1 second, or infinite (was {SweepInterval})."
+        : null;
+
+    internal ChatMemorySummarizerOptions Clone() => (ChatMemorySummarizerOptions)MemberwiseClone();
+}
