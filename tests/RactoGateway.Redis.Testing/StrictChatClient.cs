@@ -217,3 +217,33 @@ public static class Replies
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, "echo: " + last.Text));
     }
 }
+
+/// <summary>A deterministic summarizing model for the rolling summary: it answers with the summary so far followed by
+/// the content of every message it was asked to fold in, space-separated, so a test can see exactly what was folded,
+/// how often and in which order (contents must be single tokens).</summary>
+public static class FoldReplies
+{
+    /// <summary>The new summary for a request written by the library's summarizer (see its <c>SummaryText.Request</c>).</summary>
+    public static ChatResponse Fold(IReadOnlyList<ChatMessage> sent, ChatOptions? options, int number)
+    {
+        ArgumentNullException.ThrowIfNull(sent);
+        return new ChatResponse(new ChatMessage(ChatRole.Assistant, Folded(sent[^1].Text)));
+    }
+
+    /// <summary>The summary so far plus the contents listed in <paramref name="request"/>.</summary>
+    public static string Folded(string request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var parts = request.Split("\n\nMessages to fold in, oldest first:\n", 2);
+        var before = parts[0]["Summary so far:\n".Length..];
+        var tokens = before == "(none)" ? new List<string>() : [.. before.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
+        foreach (var line in parts[1].Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var content = line[(line.IndexOf(": ", StringComparison.Ordinal) + 2)..];
+            var calls = content.IndexOf(" [calls ", StringComparison.Ordinal);
+            tokens.Add(calls < 0 ? content : content[..calls]);
+        }
+
+        return string.Join(' ', tokens);
+    }
+}

@@ -103,7 +103,7 @@ internal sealed class EmbeddedGarnet : IDisposable
     private static GarnetServer StartServer(int port, List<string> persistence)
     {
         var server = new GarnetServer(
-            ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--lua", "--memory", "64m", .. persistence],
+            ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--lua", "--lua-transaction-mode", "--memory", "64m", .. persistence],
             NullLoggerFactory.Instance);
         try
         {

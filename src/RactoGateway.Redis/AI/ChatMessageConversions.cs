@@ -115,8 +115,17 @@ public static class ChatMessageConversions
             }
         }
 
+        if (message.IsSummary)
+        {
+            (chat.AdditionalProperties ??= [])[SummaryProperty] = true;
+        }
+
         return chat;
     }
+
+    /// <summary>The <see cref="ChatMessage.AdditionalProperties"/> entry (<see langword="true"/>) that marks the rolling
+    /// summary (<see cref="ChatMemoryMessage.IsSummary"/>) among the system messages of a history.</summary>
+    public const string SummaryProperty = "ractogateway.summary";
 
     private static string SerializeArguments(IDictionary<string, object?>? arguments) =>
         arguments is null ? "{}" : Serialize(arguments);

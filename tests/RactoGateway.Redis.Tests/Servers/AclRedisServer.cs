@@ -58,7 +58,7 @@ public sealed class AclRedisServer : ITestServer
     /// </summary>
     public static string LeastPrivilegeRules(string prefix) =>
         $"resetkeys ~{prefix}:* resetchannels &__Booksleeve_MasterChanged -@all " +
-        "+evalsha +eval +script|load +rpush +lpush +ltrim +pexpire +lrange +llen +unlink +del " +
+        "+evalsha +eval +script|load +rpush +lpush +ltrim +pexpire +lrange +llen +unlink +del +lset +pttl +time " +
         "+ping +echo +info +client|setname +subscribe +unsubscribe +hello +auth +client|id +cluster|nodes +cluster|slots +readonly";
 
     private async Task CreateUserAsync()

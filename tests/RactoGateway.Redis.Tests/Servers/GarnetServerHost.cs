@@ -27,7 +27,7 @@ public sealed class GarnetServerHost : ITestServer
     /// <inheritdoc />
     public async Task StartAsync()
     {
-        var server = new GarnetServer(["--port", Port.ToString(), "--bind", "127.0.0.1", "--lua", "--memory", "64m"], NullLoggerFactory.Instance);
+        var server = new GarnetServer(["--port", Port.ToString(), "--bind", "127.0.0.1", "--lua", "--lua-transaction-mode", "--memory", "64m"], NullLoggerFactory.Instance);
         server.Start();
         _server = server;
         await Loopback.WaitForPingAsync(Port, TimeSpan.FromSeconds(15));

@@ -1,0 +1,266 @@
+using System.Text;
+using Microsoft.Extensions.AI;
+using RactoGateway.Redis.Testing;
+using RactoGateway.Redis.Tests.Servers;
+using RactoGateway.Redis.Wire;
+using StackExchange.Redis;
+
+namespace RactoGateway.Redis.Tests;
+
+/// <summary>The rolling summary: evicted messages fold in exactly once, storage stays bounded, reads and models see it.</summary>
+public sealed class SummaryTests
+{
+    private static void Summarizing(ChatMemoryConfig config, int maxTurns = 5, int maxPending = 1000)
+    {
+        config.MaxTurns = maxTurns;
+        config.Summarize = true;
+        config.MaxPendingMessages = maxPending;
+        config.Window.PinSystemMessages = true;
+    }
+
+    [Theory, InlineData("redis"), InlineData("garnet"), InlineData("cluster")]
+    public async Task Every_evicted_message_folds_in_exactly_once_in_order_with_three_writers_and_two_summarizers(string server)
+    {
+        const int Appends = 20_000, Conversations = 8, Writers = 3;
+        await using var bed = await TestBed.CreateAsync(server, c => Summarizing(c, maxPending: Appends));
+        await using var replicaA = bed.NewReplica();
+        await using var replicaB = bed.NewReplica();
+        var model = new StrictChatClient { Responder = FoldReplies.Fold };
+        ChatMemorySummarizer[] summarizers =
+        [
+            new(replicaA, model, new() { MaxMessagesPerCall = 7 }),
+            new(replicaB, model, new() { MaxMessagesPerCall = 13 }),
+        ];
+        RedisChatMemory[] writersMemory = [bed.Memory, replicaA, replicaB];
+        for (var c = 0; c < Conversations; c++)
+        {
+            await bed.Memory.AppendAsync($"c{c}", "system", "prompt");
+        }
+
+        var appended = Enumerable.Range(0, Conversations).Select(_ => new List<string>()).ToArray();
+        using var done = new CancellationTokenSource();
+        var writers = Enumerable.Range(0, Writers).Select(w => Task.Run(async () =>
+        {
+            var random = new Random(1234 + w);
+            for (var n = 0; n < Appends / Writers + (w < Appends % Writers ? 1 : 0); n++)
+            {
+                var c = random.Next(Conversations);
+                var content = $"w{w}n{n}";
+                await writersMemory[w].AppendAsync($"c{c}", n % 2 == 0 ? "user" : "assistant", content);
+                lock (appended[c])
+                {
+                    appended[c].Add(content);
+                }
+            }
+        })).ToList();
+        var summarizing = summarizers.Select(s => Task.Run(async () =>
+        {
+            while (!done.IsCancellationRequested)
+            {
+                for (var c = 0; c < Conversations; c++)
+                {
+                    await s.SummarizePendingAsync($"c{c}");
+                }
+            }
+        })).ToList();
+
+        await Task.WhenAll(writers);
+        await done.CancelAsync();
+        await Task.WhenAll(summarizing);
+        for (var c = 0; c < Conversations; c++)
+        {
+            await summarizers[c % 2].SummarizePendingAsync($"c{c}");
+        }
+
+        Assert.Empty(model.Rejections);
+        Assert.Equal(Appends, appended.Sum(a => a.Count));
+        for (var c = 0; c < Conversations; c++)
+        {
+            var (head, summary, pending, window) = await LayoutAsync(bed, $"c{c}");
+            Assert.Equal(["prompt"], head);
+            Assert.Equal(0, summary.Header.Pending);
+            Assert.Empty(pending);
+            var folded = summary.Text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(folded.Length, summary.Header.Folded);
+            Assert.Equal(0, summary.Header.Dropped);
+            string[] all = [.. folded, .. window];
+
+            // Exactly once: every appended message is in the summary or the window, none twice, nothing else.
+            Assert.Equal(all.Length, all.Distinct().Count());
+            Assert.Equal(appended[c].Order(StringComparer.Ordinal), all.Order(StringComparer.Ordinal));
+
+            // In order: each writer's messages keep the order it appended them in.
+            for (var w = 0; w < Writers; w++)
+            {
+                var mine = all.Where(m => m.StartsWith($"w{w}n", StringComparison.Ordinal)).Select(m => int.Parse(m[$"w{w}n".Length..])).ToList();
+                Assert.Equal(mine.Order(), mine);
+            }
+        }
+    }
+
+    [Theory, InlineData("redis"), InlineData("garnet"), InlineData("cluster")]
+    public async Task With_no_summarizer_storage_stays_within_the_cap_and_the_oldest_pending_are_dropped_counted_and_logged(string server)
+    {
+        const int Appends = 10_000, Cap = 500, MaxTurns = 5;
+        await using var bed = await TestBed.CreateAsync(server, c => Summarizing(c, MaxTurns, Cap));
+        await bed.Memory.AppendAsync("c", "system", "prompt");
+        for (var n = 0; n < Appends; n++)
+        {
+            await bed.Memory.AppendAsync("c", "user", $"m{n:D5}");
+        }
+
+        Assert.Equal(1 + 1 + Cap + (MaxTurns * 2), await bed.Raw.ListLengthAsync(bed.Key("c")));
+        var (_, summary, pending, window) = await LayoutAsync(bed, "c");
+        Assert.Equal(new SummaryHeader(Cap, 0, Appends - Cap - (MaxTurns * 2), summary.Header.Epoch), summary.Header);
+        Assert.Equal(Cap, pending.Count);
+        Assert.Contains(bed.Logger.Entries, e => e.Id.Name == "PendingMessagesDropped");
+
+        // A summarizer that comes back folds what is left: the newest evicted, in order.
+        var model = new StrictChatClient { Responder = FoldReplies.Fold };
+        Assert.Equal(Cap, await new ChatMemorySummarizer(bed.Memory, model).SummarizePendingAsync("c"));
+        (_, summary, _, var after) = await LayoutAsync(bed, "c");
+        Assert.Equal(pending, summary.Text.Split(' '));
+        Assert.Equal(window, after);
+        Assert.Equal([.. pending.Order(StringComparer.Ordinal)], pending);
+        Assert.Equal($"m{Appends - (MaxTurns * 2) - Cap:D5}", pending[0]);
+    }
+
+    [Theory, InlineData("redis"), InlineData("garnet"), InlineData("cluster"), InlineData("acl")]
+    public async Task Reads_return_the_pinned_prompt_then_the_summary_then_the_window_and_a_strict_model_accepts_them(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server, c =>
+        {
+            Summarizing(c, maxTurns: 2);
+            c.Window.ToolCallAware = true;
+        });
+        await bed.Memory.AppendAsync("c", "system", "You are terse.");
+        await bed.Memory.AppendTurnAsync("c", "My dog is Biscuit.", "Noted.");
+        await bed.Memory.AppendManyAsync("c", [
+            new ChatMemoryMessage("user", "Weather?"),
+            new ChatMemoryMessage("assistant", "") { ToolCalls = [new("call_1", "get_weather", """{"city":"Paris"}""")] },
+            new ChatMemoryMessage("tool", "21C") { ToolCallId = "call_1" },
+            new ChatMemoryMessage("assistant", "21C in Paris."),
+        ]);
+        await bed.Memory.AppendTurnAsync("c", "Thanks", "Welcome.");
+
+        // Evicted but not yet summarized: neither the pending messages nor an empty summary are read.
+        Assert.Equal(["You are terse.", "Thanks", "Welcome."], (await bed.Memory.GetHistoryAsync("c")).Select(m => m.Content));
+
+        var model = new StrictChatClient { Responder = FoldReplies.Fold };
+        var summarizer = new ChatMemorySummarizer(bed.Memory, model);
+        Assert.Equal(6, await summarizer.SummarizePendingAsync("c"));
+        var history = await bed.Memory.GetHistoryAsync("c");
+        Assert.Equal(["You are terse.", "My dog is Biscuit. Noted. Weather?  21C 21C in Paris.", "Thanks", "Welcome."], history.Select(m => m.Content));
+        Assert.Equal([false, true, false, false], history.Select(m => m.IsSummary));
+        Assert.Equal("system", history[1].Role);
+
+        // What a model is sent: the pinned prompt, the summary (marked), the window; a strict provider accepts it.
+        var sent = await bed.Memory.GetChatMessagesForRequestAsync("c", [new ChatMessage(ChatRole.User, "And my dog?")]);
+        Assert.Equal([ChatRole.System, ChatRole.System, ChatRole.User, ChatRole.Assistant], sent.Select(m => m.Role));
+        Assert.Equal(true, sent[1].AdditionalProperties?[ChatMessageConversions.SummaryProperty]);
+        var chat = new StrictChatClient(ProviderDialect.Anthropic);
+        await chat.GetResponseAsync([.. sent, new ChatMessage(ChatRole.User, "And my dog?")]);
+        Assert.Empty(chat.Rejections);
+        Assert.Empty(model.Rejections);
+    }
+
+    [Theory, InlineData("redis"), InlineData("garnet")]
+    public async Task A_commit_that_lost_the_race_or_outlived_its_conversation_is_thrown_away(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server, c => Summarizing(c, maxTurns: 1));
+        for (var n = 0; n < 6; n++)
+        {
+            await bed.Memory.AppendAsync("c", "user", $"m{n}");
+        }
+
+        var script = new Scripts.SummaryScript(bed.Config);
+        var stale = (await script.ReadAsync(bed.Raw, bed.Key("c"), 2))!;
+        var first = (await script.ReadAsync(bed.Raw, bed.Key("c"), 2))!;
+        var second = (await script.ReadAsync(bed.Raw, bed.Key("c"), 3))!;
+        Assert.True(await script.CommitAsync(bed.Raw, bed.Key("c"), first, "m0 m1"));
+        Assert.False(await script.CommitAsync(bed.Raw, bed.Key("c"), second, "m0 m1 m2"));
+
+        // Cleared and written again: the same position (0) as the stale read's, another epoch.
+        await bed.Memory.ClearAsync("c");
+        await Task.Delay(2); // Redis TIME has microseconds: the new summary's epoch differs
+        for (var n = 0; n < 6; n++)
+        {
+            await bed.Memory.AppendAsync("c", "user", $"x{n}");
+        }
+
+        Assert.False(await script.CommitAsync(bed.Raw, bed.Key("c"), stale, "m0 m1"));
+        var (_, summary, pending, window) = await LayoutAsync(bed, "c");
+        Assert.Equal(("", 4L), (summary.Text, summary.Header.Pending));
+        Assert.Equal(["x0", "x1", "x2", "x3"], pending);
+        Assert.Equal(["x4", "x5"], window);
+    }
+
+    [Theory, InlineData("redis"), InlineData("garnet")]
+    public async Task A_summarizing_chat_reducer_writes_the_summary_and_nothing_folded_is_lost(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server, c => Summarizing(c, maxTurns: 1));
+        var model = new StrictChatClient { Responder = (_, _, _) => new ChatResponse(new ChatMessage(ChatRole.Assistant, "gist")) };
+#pragma warning disable MEAI001 // SummarizingChatReducer is experimental in M.E.AI; interop with it is what is tested.
+        var summarizer = new ChatMemorySummarizer(bed.Memory, new SummarizingChatReducer(model, targetCount: 1, threshold: 0));
+#pragma warning restore MEAI001
+        for (var n = 0; n < 6; n++)
+        {
+            await bed.Memory.AppendAsync("c", n % 2 == 0 ? "user" : "assistant", $"m{n}");
+        }
+
+        Assert.Equal(4, await summarizer.SummarizePendingAsync("c"));
+
+        // The reducer summarized all but its target count, which it kept as it was: that one is in the text too.
+        var history = await bed.Memory.GetHistoryAsync("c");
+        Assert.Equal(["gist\nassistant: m3", "m4", "m5"], history.Select(m => m.Content));
+        Assert.Empty(model.Rejections);
+    }
+
+    [Theory, InlineData("redis"), InlineData("garnet")]
+    public async Task Inline_summarization_has_folded_the_evicted_messages_when_the_append_returns(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server, c => Summarizing(c, maxTurns: 1));
+        var model = new StrictChatClient { Responder = FoldReplies.Fold };
+        _ = new ChatMemorySummarizer(bed.Memory, model, new() { Inline = true });
+        for (var n = 0; n < 5; n++)
+        {
+            await bed.Memory.AppendAsync("c", "user", $"m{n}");
+        }
+
+        bed.Memory.Append("c", "user", "m5");
+        Assert.Equal(["m0 m1 m2 m3", "m4", "m5"], (await bed.Memory.GetHistoryAsync("c")).Select(m => m.Content));
+    }
+
+    [Fact]
+    public async Task Bad_settings_are_refused_before_any_io()
+    {
+        using var memory = new RedisChatMemory(ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=100"), new ChatMemoryConfig { Summarize = true });
+        using var plain = new RedisChatMemory(ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=100"));
+        var model = new StrictChatClient();
+
+        Assert.Equal("memory", Assert.Throws<ArgumentException>(() => new ChatMemorySummarizer(plain, model)).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentException>(() => new ChatMemorySummarizer(memory, model, new() { MaxMessagesPerCall = 0 })).ParamName);
+        Assert.Equal("summaryClient", Assert.Throws<ArgumentNullException>(() => new ChatMemorySummarizer(memory, (IChatClient)null!)).ParamName);
+        var summarizer = new ChatMemorySummarizer(memory, model);
+        Assert.Throws<InvalidOperationException>(() => new ChatMemorySummarizer(memory, model));
+        Assert.Equal("conversationId", (await Assert.ThrowsAsync<ArgumentException>(() => summarizer.SummarizePendingAsync(" "))).ParamName);
+        Assert.Contains("MaxPendingMessages", Assert.Throws<ArgumentException>(() => new RedisChatMemory("redis://127.0.0.1:1", new ChatMemoryConfig { MaxPendingMessages = 0 })).Message);
+        Assert.Equal("message", (await Assert.ThrowsAsync<ArgumentException>(() => memory.AppendAsync("c", new ChatMemoryMessage("system", "x") { IsSummary = true }))).ParamName);
+        await Task.CompletedTask;
+    }
+
+    /// <summary>The list as stored: pinned contents, the summary, pending contents, window contents.</summary>
+    internal static async Task<(List<string> Head, (SummaryHeader Header, string Text) Summary, List<string> Pending, List<string> Window)> LayoutAsync(TestBed bed, string conversationId)
+    {
+        var elements = await bed.Raw.ListRangeAsync(bed.Key(conversationId));
+        var at = Array.FindIndex(elements, e => SummaryElement.TryReadHeader((byte[])e!, out _));
+        Assert.True(at >= 0, "no summary element");
+        SummaryElement.TryReadHeader((byte[])elements[at]!, out var header);
+        string Content(RedisValue e) => MessageCodec.TryDecode(e)!.Content;
+        return (
+            elements[..at].Select(Content).ToList(),
+            (header, Content(elements[at])),
+            elements[(at + 1)..(at + 1 + (int)header.Pending)].Select(Content).ToList(),
+            elements[(at + 1 + (int)header.Pending)..].Select(Content).ToList());
+    }
+}
