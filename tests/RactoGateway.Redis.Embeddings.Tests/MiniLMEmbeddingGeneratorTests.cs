@@ -148,6 +148,21 @@ public sealed class MiniLMEmbeddingGeneratorTests(GeneratorFixture fixture, ITes
     }
 
     [Fact]
+    public async Task Cancelling_during_a_long_call_stops_it_with_OperationCanceledException()
+    {
+        // Seconds of work (200 texts of about 250 word pieces); cancelled well before it could end, inside a run of
+        // ONNX Runtime (which fails the run) or between batches: either way an OperationCanceledException.
+        var texts = Enumerable.Range(0, 200).Select(i => $"{i} " + string.Join(' ', Enumerable.Repeat(Facts[i % Facts.Length], 30))).ToArray();
+        await _generator.GenerateAsync(["load the model first"]);
+        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+
+        var cancelled = await Assert.ThrowsAnyAsync<OperationCanceledException>(() => _generator.GenerateAsync(texts, cancellationToken: cts.Token));
+        output.WriteLine($"{cancelled.GetType().Name}, inner {cancelled.InnerException?.GetType().Name ?? "none"}: {cancelled.InnerException?.Message}");
+
+        Assert.Single(await _generator.GenerateAsync(["still works"]));
+    }
+
+    [Fact]
     public async Task Invalid_input_throws_ArgumentException_naming_the_parameter_before_any_work()
     {
         var none = await Assert.ThrowsAsync<ArgumentNullException>(() => _generator.GenerateAsync(null!));
