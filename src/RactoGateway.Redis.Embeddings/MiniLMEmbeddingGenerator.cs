@@ -13,7 +13,8 @@ namespace RactoGateway.Redis.Embeddings;
 /// <para>Every vector has unit length (it is normalized again here, whatever the encoder returned), so the cosine
 /// similarity of two embeddings is their dot product.</para>
 /// <para>The model loads on the first call that has text to embed (about 90 MB, a second or two), not in the
-/// constructor. Text longer than the model's window (about 256 word pieces) is cut; only its beginning counts.</para>
+/// constructor. Text longer than the model's window of 512 word pieces is cut: only its beginning counts. (Python's
+/// sentence-transformers cuts this model at 256, so past 256 word pieces the vectors differ from Python's.)</para>
 /// <para>Thread-safe: make one per application and call it from any thread. Calls run one at a time on a single ONNX
 /// Runtime session (which already spreads each batch over the machine's cores); a waiting call can be cancelled. The
 /// work is CPU-bound and runs on the calling thread.</para>

@@ -104,14 +104,25 @@ public sealed class MiniLMEmbeddingGeneratorTests(GeneratorFixture fixture, ITes
     }
 
     [Fact]
-    public async Task Long_text_is_embedded_from_its_beginning_without_failing()
+    public async Task Long_text_is_cut_at_512_word_pieces_only_its_beginning_counts()
     {
-        var words = string.Join(' ', Enumerable.Range(0, 3000).Select(i => $"word{i}"));
+        // "cat dog cat dog ...": one word piece per word, plus [CLS] and [SEP]. 400 words + 5 fit in 512 (not in 256).
+        static string Words(int count) => string.Join(' ', Enumerable.Range(0, count).Select(i => i % 2 == 0 ? "cat" : "dog"));
 
-        var embedding = await _generator.GenerateVectorAsync(words);
+        var vectors = await _generator.GenerateAsync([
+            Words(600) + " my dog is called biscuit",
+            Words(600) + " the train leaves at nine",
+            Words(400) + " my dog is called biscuit",
+            Words(400) + " the train leaves at nine",
+        ]);
 
-        Assert.Equal(384, embedding.Length);
-        Assert.Equal(1.0, Math.Sqrt(Dot(embedding.Span, embedding.Span)), 5);
+        foreach (var embedding in vectors)
+        {
+            Assert.Equal(1.0, Math.Sqrt(Dot(embedding.Vector.Span, embedding.Vector.Span)), 5);
+        }
+
+        Assert.True(MaxAbsDifference(vectors[0].Vector.Span, vectors[1].Vector.Span) < Tolerance, "words past the window changed the vector");
+        Assert.True(MaxAbsDifference(vectors[2].Vector.Span, vectors[3].Vector.Span) > 1e-3f, "words inside the window did not count");
     }
 
     [Fact]
