@@ -1,8 +1,16 @@
 // Usage: dotnet RactoGateway.Load.dll <connection> <prefix> <tasks> <turnsPerTask> <conversations> <maxTurns> <tag>
 // Appends turns (a user message, then an assistant message) from <tasks> concurrent tasks to <conversations> shared
 // conversations through one RedisChatMemory, then prints "acknowledged <n> failed <m>" and exits 0.
+//    or: dotnet RactoGateway.Load.dll summarize <connection> <prefix> <conversation> <maxTurns> <perCall> <foldedCalls>
+//        (see SummarizeThenHang.cs)
 using System.Globalization;
+using RactoGateway.Load;
 using RactoGateway.Redis;
+
+if (args is ["summarize", ..])
+{
+    return await SummarizeThenHang.RunAsync(args[1..]);
+}
 
 if (args.Length != 7)
 {
