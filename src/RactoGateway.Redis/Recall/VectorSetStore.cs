@@ -42,9 +42,14 @@ internal sealed class VectorSetStore
     private const int Batch = 256;
 
     private const int Unknown = 0;
-    private const int RedisSimilarity = 1;
-    private const int SquaredDistance = 2;
+    private const int Supported = 1;
     private const int Unsupported = -1;
+
+    /// <summary>Scores as Redis 8 answers them: <c>(1 + cosine) / 2</c>.</summary>
+    private const int RedisSimilarity = 1;
+
+    /// <summary>Scores as Garnet 2.2.8 answers them: squared Euclidean distance (<c>VINFO</c>: <c>distance-metric l2</c>).</summary>
+    private const int SquaredDistance = 2;
 
     private static readonly RedisValue Fp32 = "FP32";
     private static readonly RedisValue SetAttr = "SETATTR";
@@ -52,6 +57,7 @@ internal sealed class VectorSetStore
     private readonly ConnectionSet _connections;
     private readonly RecallKeys _keys;
     private int _support;
+    private int _scores;
     private string? _unsupportedReply;
 
     /// <summary>A store over <paramref name="connections"/> for the conversations of <paramref name="keyPrefix"/>.</summary>
@@ -101,10 +107,7 @@ internal sealed class VectorSetStore
             throw documented;
         }
 
-        // Same commands, different scores: Garnet 2.2.8 answers squared Euclidean distances (VINFO: distance-metric l2).
-        var info = (string?)await database.ExecuteAsync("INFO", "server").WaitAsync(cancellationToken).ConfigureAwait(false);
-        var garnet = info?.Contains("garnet_version:", StringComparison.Ordinal) == true;
-        Volatile.Write(ref _support, garnet ? SquaredDistance : RedisSimilarity);
+        Volatile.Write(ref _support, Supported);
     }
 
     /// <summary>
@@ -207,6 +210,8 @@ internal sealed class VectorSetStore
             : [key, Fp32, (RedisValue)blob, "COUNT", (RedisValue)top, "WITHSCORES", "FILTER", filter];
         await EnsureSupportedAsync(cancellationToken).ConfigureAwait(false);
         var database = _connections.Next().Database;
+        var scores = Volatile.Read(ref _scores);
+        var info = scores == Unknown ? database.ExecuteAsync("VINFO", key) : null;
         RedisResult reply;
         try
         {
@@ -223,6 +228,15 @@ internal sealed class VectorSetStore
             return [];
         }
 
+        if (info is not null)
+        {
+            scores = ScoreKind(await Call(info, cancellationToken).ConfigureAwait(false));
+            if (scores != Unknown)
+            {
+                Volatile.Write(ref _scores, scores);
+            }
+        }
+
         var attributes = new Task<RedisResult>[hits.Count];
         for (var i = 0; i < hits.Count; i++)
         {
@@ -230,13 +244,12 @@ internal sealed class VectorSetStore
         }
 
         await RunAsync(attributes, cancellationToken).ConfigureAwait(false);
-        var semantics = Volatile.Read(ref _support);
         var found = new List<RecalledMessage>(hits.Count);
         for (var i = 0; i < hits.Count; i++)
         {
             if ((byte[]?)attributes[i].Result is { } json && TryReadAttributes(json, out var position, out var message))
             {
-                found.Add(new RecalledMessage(message, conversationId, position, ToSimilarity(hits[i].Score, semantics)));
+                found.Add(new RecalledMessage(message, conversationId, position, ToSimilarity(hits[i].Score, scores)));
             }
         }
 
@@ -347,6 +360,28 @@ internal sealed class VectorSetStore
 
         message = decoded;
         return true;
+    }
+
+    /// <summary>How a server scores, from <c>VINFO</c> of a set: Garnet 2.2.8 reports <c>distance-metric l2</c> and answers
+    /// squared distances; Redis 8 reports no metric (it has only cosine) and answers similarities. <see cref="Unknown"/>
+    /// when the set is gone (then read as similarities, and asked again next time).</summary>
+    private static int ScoreKind(RedisResult info)
+    {
+        if (info.Resp2Type == ResultType.Array && !info.IsNull)
+        {
+            var items = (RedisResult[])info!;
+            for (var i = 0; i + 1 < items.Length; i += 2)
+            {
+                if ((string?)items[i] == "distance-metric" && string.Equals((string?)items[i + 1], "l2", StringComparison.OrdinalIgnoreCase))
+                {
+                    return SquaredDistance;
+                }
+            }
+
+            return RedisSimilarity;
+        }
+
+        return Unknown;
     }
 
     /// <summary>Whether a server error means "no vector sets here": Redis before 8 ("unknown command") or Garnet without
