@@ -181,6 +181,22 @@ public class RecallStoreTests
         Assert.Equal(new long[] { 0 }, byTime.Select(m => m.Position));
     }
 
+    [Fact]
+    public async Task Searches_read_the_same_over_resp3()
+    {
+        await using var bed = await TestBed.CreateAsync(Vector);
+        var (entries, factPositions) = Conversation(count: 1000, seed: 6);
+        await Store(bed).AddAsync("c", entries, 0);
+        await using var resp3 = await ConnectionMultiplexer.ConnectAsync(bed.Server.ConnectionString + ",protocol=resp3");
+        var store = new VectorSetStore(ConnectionSet.Borrow(resp3, 1, null), bed.Config.KeyPrefix);
+
+        var overResp3 = await store.SearchAsync("c", Axis(3), top: 5, filter: ".pos >= 0");
+        var overResp2 = await Store(bed).SearchAsync("c", Axis(3), top: 5, filter: ".pos >= 0");
+
+        Assert.Equal(factPositions[3], overResp3[0].Position);
+        Assert.Equal(overResp2.Select(m => (m.Position, Math.Round(m.Score, 6))), overResp3.Select(m => (m.Position, Math.Round(m.Score, 6))));
+    }
+
     [Theory]
     [InlineData("redis")]
     [InlineData("garnet")]
@@ -318,6 +334,36 @@ public class RecallStoreTests
         Assert.Empty(await index.ListAsync("mallory"));
         Assert.Equal(new[] { "mine" }, (await index.ListAsync("alice")).Select(c => c.Title));
         Assert.False(await bed.Raw.KeyExistsAsync(index.Keys.Owner("mallory")));
+    }
+
+    [Theory]
+    [InlineData("redis")]
+    [InlineData("cluster")]
+    public async Task Owners_racing_for_a_new_conversation_leave_exactly_one(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server);
+        var index = Index(bed);
+        var owners = Enumerable.Range(0, 16).Select(i => $"owner-{i}").ToArray();
+
+        var results = await Task.WhenAll(owners.Select(async owner =>
+        {
+            try
+            {
+                await index.TouchAsync(owner, "contested", owner, DateTimeOffset.UtcNow);
+                return owner;
+            }
+            catch (InvalidOperationException)
+            {
+                return null;
+            }
+        }));
+
+        var winner = Assert.Single(results, r => r is not null);
+        Assert.Equal(winner, await index.OwnerOfAsync("contested"));
+        foreach (var owner in owners)
+        {
+            Assert.Equal(owner == winner ? new[] { "contested" } : [], (await index.ListAsync(owner)).Select(c => c.ConversationId));
+        }
     }
 
     [Theory]
