@@ -240,14 +240,16 @@ public class RecallStoreTests
     }
 
     [Fact]
-    public async Task A_filter_the_server_cannot_compile_is_an_ArgumentException()
+    public async Task What_only_the_server_can_check_is_an_ArgumentException_too()
     {
         await using var bed = await TestBed.CreateAsync(Vector);
         var store = Store(bed);
         await store.AddAsync("c", [Entry(0, Axis(0))], 0);
 
-        var error = await Assert.ThrowsAsync<ArgumentException>(() => store.SearchAsync("c", Axis(0), 5, ".pos <"));
-        Assert.Equal("filter", error.ParamName);
+        Assert.Equal("filter", (await Assert.ThrowsAsync<ArgumentException>(() => store.SearchAsync("c", Axis(0), 5, ".pos <"))).ParamName);
+        Assert.Equal("entries", (await Assert.ThrowsAsync<ArgumentException>(() => store.AddAsync("c", [Entry(1, [1, 0, 0])], 0))).ParamName);
+        Assert.Equal("query", (await Assert.ThrowsAsync<ArgumentException>(() => store.SearchAsync("c", new float[] { 1, 0, 0 }, 5, null))).ParamName);
+        Assert.Equal(1, (long)await bed.Raw.ExecuteAsync("VCARD", store.Keys.VectorSet("c")));
     }
 
     [Fact]
@@ -468,6 +470,40 @@ public class RecallStoreTests
         Assert.Equal(
             new[] { bed.Config.KeyPrefix + "#meta:bob-1", bed.Config.KeyPrefix + "#owner:bob", bed.Config.KeyPrefix + ":bob-1" },
             left.Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public async Task The_owner_index_works_for_a_least_privilege_user_with_the_documented_rules()
+    {
+        // docs/recall-storage.md: the README's rules plus ~{prefix}#* and the owner index's commands (redis-server 7 has no
+        // vector set commands to grant).
+        await using var bed = await TestBed.CreateAsync("redis");
+        var user = "recall-" + Guid.NewGuid().ToString("N");
+        var rules = AclRedisServer.LeastPrivilegeRules(bed.Config.KeyPrefix) + $" ~{bed.Config.KeyPrefix}#* +zadd +zrange +zrevrange +zrem +hsetnx +hget +hmget";
+        await bed.Raw.ExecuteAsync("ACL", ["SETUSER", user, "reset", "on", ">pw", .. rules.Split(' ')]);
+        try
+        {
+            await using var restricted = await ConnectionMultiplexer.ConnectAsync(bed.Server.ConnectionString + $",user={user},password=pw");
+            var index = new OwnerIndex(ConnectionSet.Borrow(restricted, 1, null), bed.Config.KeyPrefix);
+            var store = new VectorSetStore(ConnectionSet.Borrow(restricted, 1, null), bed.Config.KeyPrefix);
+            await index.TouchAsync("alice", "c1", "hi", DateTimeOffset.UtcNow);
+            await index.TouchAsync("alice", "c2", "hello", DateTimeOffset.UtcNow);
+            await bed.Memory.AppendAsync("c1", ChatRoles.User, "hi");
+
+            Assert.Equal(2, (await index.ListAsync("alice")).Count);
+            Assert.Equal("alice", await index.OwnerOfAsync("c1"));
+            Assert.True(await index.RemoveConversationAsync("alice", "c2"));
+            Assert.Equal(1, await index.DeleteOwnerAsync("alice", async id =>
+            {
+                await restricted.GetDatabase().KeyDeleteAsync(bed.Key(id));
+                await store.DeleteAsync(id);
+            }));
+            Assert.Empty(await AllKeysAsync(bed));
+        }
+        finally
+        {
+            await bed.Raw.ExecuteAsync("ACL", "DELUSER", user);
+        }
     }
 
     [Fact]

@@ -169,12 +169,21 @@ internal sealed class VectorSetStore
                 pending[i] = database.ExecuteAsync("VADD", commands[start + i]);
             }
 
-            await RunAsync(count == pending.Length ? pending : pending[..count], cancellationToken).ConfigureAwait(false);
+            try
+            {
+                await RunAsync(count == pending.Length ? pending : pending[..count], cancellationToken).ConfigureAwait(false);
+            }
+            catch (RedisServerException error) when (IsDimensionMismatch(error))
+            {
+                throw new ArgumentException(
+                    $"The entries' {dimensions} dimensions do not match the conversation's stored vectors (one embedding model per conversation): {error.Message}",
+                    nameof(entries), error);
+            }
         }
 
         if (ttlMilliseconds > 0)
         {
-            await RunAsync([database.KeyExpireAsync(key, TimeSpan.FromMilliseconds(ttlMilliseconds))], cancellationToken).ConfigureAwait(false);
+            await RunAsync([Pexpire(database, key, ttlMilliseconds)], cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -210,8 +219,6 @@ internal sealed class VectorSetStore
             : [key, Fp32, (RedisValue)blob, "COUNT", (RedisValue)top, "WITHSCORES", "FILTER", filter];
         await EnsureSupportedAsync(cancellationToken).ConfigureAwait(false);
         var database = _connections.Next().Database;
-        var scores = Volatile.Read(ref _scores);
-        var info = scores == Unknown ? database.ExecuteAsync("VINFO", key) : null;
         RedisResult reply;
         try
         {
@@ -221,6 +228,10 @@ internal sealed class VectorSetStore
         {
             throw new ArgumentException($"The server refused the filter '{filter}': {error.Message}", nameof(filter), error);
         }
+        catch (RedisServerException error) when (IsDimensionMismatch(error))
+        {
+            throw new ArgumentException($"The query's {query.Length} dimensions do not match the stored vectors': {error.Message}", nameof(query), error);
+        }
 
         var hits = ParseScores(reply);
         if (hits.Count == 0)
@@ -228,22 +239,21 @@ internal sealed class VectorSetStore
             return [];
         }
 
-        if (info is not null)
-        {
-            scores = ScoreKind(await Call(info, cancellationToken).ConfigureAwait(false));
-            if (scores != Unknown)
-            {
-                Volatile.Write(ref _scores, scores);
-            }
-        }
-
+        // How this server scores is read once per store, in the same pipeline (VINFO), while the set surely exists.
+        var scores = Volatile.Read(ref _scores);
+        var info = scores == Unknown ? database.ExecuteAsync("VINFO", key) : null;
         var attributes = new Task<RedisResult>[hits.Count];
         for (var i = 0; i < hits.Count; i++)
         {
             attributes[i] = database.ExecuteAsync("VGETATTR", key, hits[i].Element);
         }
 
-        await RunAsync(attributes, cancellationToken).ConfigureAwait(false);
+        await RunAsync(info is null ? attributes : [.. attributes, info], cancellationToken).ConfigureAwait(false);
+        if (info is not null && (scores = ScoreKind(info.Result)) != Unknown)
+        {
+            Volatile.Write(ref _scores, scores);
+        }
+
         var found = new List<RecalledMessage>(hits.Count);
         for (var i = 0; i < hits.Count; i++)
         {
@@ -273,8 +283,13 @@ internal sealed class VectorSetStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ttlMilliseconds);
-        return Call(_connections.Next().Database.KeyExpireAsync(_keys.VectorSet(conversationId), TimeSpan.FromMilliseconds(ttlMilliseconds)), cancellationToken);
+        return Call(Pexpire(_connections.Next().Database, _keys.VectorSet(conversationId), ttlMilliseconds), cancellationToken);
     }
+
+    /// <summary><c>PEXPIRE</c>, as the append script sets a conversation's expiry (StackExchange.Redis's KeyExpireAsync sends
+    /// EXPIRE for whole seconds, a command a least-privilege user may not have).</summary>
+    private static async Task<bool> Pexpire(IDatabaseAsync database, RedisKey key, long ttlMilliseconds) =>
+        (long)await database.ExecuteAsync("PEXPIRE", key, ttlMilliseconds).ConfigureAwait(false) == 1;
 
     /// <summary>The element name of a position: its invariant decimal form.</summary>
     public static RedisValue Element(long position) => position.ToString(CultureInfo.InvariantCulture);
@@ -389,6 +404,11 @@ internal sealed class VectorSetStore
     private static bool IsMissingVectorSets(RedisServerException error) =>
         error.Message.Contains("unknown command", StringComparison.OrdinalIgnoreCase)
         || error.Message.Contains("not enabled", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Whether a server error is a vector of the wrong length: Garnet 2.2.8 says "Vector dimension mismatch" (VADD)
+    /// or "Dimensions provided do not match" (VSIM); Redis 8 "Vector dimension mismatch".</summary>
+    private static bool IsDimensionMismatch(RedisServerException error) =>
+        error.Message.Contains("dimension", StringComparison.OrdinalIgnoreCase);
 
     private static NotSupportedException NotSupported(string? reply, Exception? inner) =>
         new($"Long-term recall needs vector sets: {Requirement}. The server answered: {reply}", inner);
