@@ -182,6 +182,46 @@ public class RecallStoreTests
     }
 
     [Fact]
+    public async Task A_search_across_conversations_merges_them_best_first()
+    {
+        await using var bed = await TestBed.CreateAsync(Vector);
+        var store = Store(bed);
+        var ids = Enumerable.Range(0, 40).Select(i => $"owner:conv-{i}").ToArray();
+        var random = new Random(7);
+        for (var c = 0; c < ids.Length; c++)
+        {
+            // Conversation c holds fact c (its own axis) at position 10 among topical chatter.
+            var entries = Enumerable.Range(0, 60).Select(p => new RecallEntry(p, new ChatMemoryMessage(ChatRoles.User, $"{ids[c]} #{p}"),
+                p == 10 ? Noisy(Axis(c), random, 0.01) : Noisy(Axis(Facts + random.Next(20)), random, 0.08))).ToArray();
+            await store.AddAsync(ids[c], entries, 0);
+        }
+
+        var found = await store.SearchManyAsync([.. ids.Select(id => (id, (string?)null))], Axis(13), top: 5);
+
+        Assert.Equal(5, found.Count);
+        Assert.Equal((ids[13], 10L), (found[0].ConversationId, found[0].Position));
+        Assert.True(found.Zip(found.Skip(1)).All(p => p.First.Score >= p.Second.Score), "best first");
+
+        // Per-conversation filters: the fact's own conversation excludes it (its window), the others are searched whole.
+        var filtered = await store.SearchManyAsync([.. ids.Select(id => (id, id == ids[13] ? ".pos > 10" : (string?)null))], Axis(13), top: 5);
+        Assert.DoesNotContain(filtered, m => m.ConversationId == ids[13] && m.Position == 10);
+        Assert.Equal("targets", (await Assert.ThrowsAsync<ArgumentException>(() => store.SearchManyAsync([("a", null), ("a", null)], Axis(0), 5))).ParamName);
+    }
+
+    [Fact]
+    public async Task A_cancelled_search_or_add_throws_OperationCanceledException()
+    {
+        await using var bed = await TestBed.CreateAsync(Vector);
+        var store = Store(bed);
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.AddAsync("c", [Entry(0, Axis(0))], 0, cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => store.SearchAsync("c", Axis(0), 5, null, cancelled.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Index(bed).DeleteOwnerAsync("o", _ => Task.CompletedTask, cancelled.Token));
+    }
+
+    [Fact]
     public async Task Searches_read_the_same_over_resp3()
     {
         await using var bed = await TestBed.CreateAsync(Vector);

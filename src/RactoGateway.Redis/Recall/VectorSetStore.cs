@@ -267,6 +267,56 @@ internal sealed class VectorSetStore
         return [.. found.OrderByDescending(m => m.Score)];
     }
 
+    /// <summary>
+    /// The stored messages closest to <paramref name="query"/> across several conversations (e.g. all of an owner's), best
+    /// first: one <see cref="SearchAsync"/> per conversation, <see cref="Batch"/> at a time, merged by score.
+    /// </summary>
+    /// <param name="targets">The conversations, each with its own filter (<see langword="null"/> for none): e.g. the
+    /// current conversation's window excluded, the others whole. Not empty; no id twice.</param>
+    /// <param name="query">The query's embedding.</param>
+    /// <param name="top">How many to return at most, 1 to <see cref="MaxTop"/>.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <exception cref="ArgumentException">An argument breaks a rule of <see cref="SearchAsync"/> or above.</exception>
+    /// <exception cref="NotSupportedException">The server has no vector sets.</exception>
+    public async Task<IReadOnlyList<RecalledMessage>> SearchManyAsync(
+        IReadOnlyList<(string ConversationId, string? Filter)> targets, ReadOnlyMemory<float> query, int top, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(targets);
+        if (targets.Count == 0)
+        {
+            throw new ArgumentException("At least one conversation is needed.", nameof(targets));
+        }
+
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (id, filter) in targets)
+        {
+            if (string.IsNullOrWhiteSpace(id) || !seen.Add(id))
+            {
+                throw new ArgumentException($"Every conversation id must be set and appear once (found '{id}').", nameof(targets));
+            }
+
+            if (filter is not null && string.IsNullOrWhiteSpace(filter))
+            {
+                throw new ArgumentException($"The filter of '{id}' must be null (none) or an expression, not empty.", nameof(targets));
+            }
+        }
+
+        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(top, MaxTop);
+        _ = Fp32Blob(query.Span, "The query", nameof(query));
+        var found = new List<RecalledMessage>();
+        for (var start = 0; start < targets.Count; start += Batch)
+        {
+            var searches = targets.Skip(start).Take(Batch).Select(t => SearchAsync(t.ConversationId, query, top, t.Filter, cancellationToken)).ToArray();
+            foreach (var result in await Task.WhenAll(searches).ConfigureAwait(false))
+            {
+                found.AddRange(result);
+            }
+        }
+
+        return [.. found.OrderByDescending(m => m.Score).Take(top)];
+    }
+
     /// <summary>Deletes the conversation's vector set (<c>DEL</c>); works, and does nothing, on a server without vector
     /// sets.</summary>
     /// <returns>Whether there was one.</returns>
