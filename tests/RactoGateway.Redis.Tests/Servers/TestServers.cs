@@ -32,6 +32,8 @@ public static class TestServers
     {
         "redis" => await RedisServerProcess.StartNewAsync(),
         "garnet" => await GarnetServerHost.StartNewAsync(),
+        // Not in Names: Garnet with vector sets, for long-term recall (RecallStoreTests).
+        "garnet-vector" => await GarnetServerHost.StartNewAsync("garnet-vector", [GarnetServerHost.VectorSetsFlag]),
         "cluster" => await RedisClusterProcess.StartNewAsync(),
         "acl" => await AclRedisServer.StartNewAsync(),
         _ => throw new ArgumentOutOfRangeException(nameof(name), name, "Unknown test server."),
