@@ -52,6 +52,10 @@ public sealed partial class RedisChatMemory
         return null;
     }
 
+    /// <summary>Long-term recall, when a <see cref="ChatMemoryRecall"/> is attached: the summarizer indexes each batch
+    /// there before folding it in, and <see cref="ClearAsync"/> deletes the conversation's vectors too.</summary>
+    internal ChatMemoryRecall? RecallSlot;
+
     /// <summary>Told of every conversation an append left with pending messages (the summarizer sets it, once).</summary>
     internal Func<string, CancellationToken, ValueTask>? PendingObserverSlot;
 

@@ -54,6 +54,9 @@ public sealed partial class RedisChatMemory
         Run("count", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.ListLength(s.Item2));
 
     /// <inheritdoc cref="ClearAsync(string, CancellationToken)"/>
-    public void Clear(string conversationId) =>
+    public void Clear(string conversationId)
+    {
         Run("clear", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
+        RecallSlot?.ClearedAsync(conversationId, Task.CompletedTask, CancellationToken.None).GetAwaiter().GetResult();
+    }
 }

@@ -247,3 +247,50 @@ public static class FoldReplies
         return string.Join(' ', tokens);
     }
 }
+
+/// <summary>A deterministic bag-of-words embedder for functional recall tests (the quality test uses the real MiniLM):
+/// each lower-cased word of 3+ letters hashes to one of 128 dimensions; vectors are unit length.</summary>
+public sealed class WordHashEmbeddingGenerator : IEmbeddingGenerator<string, Embedding<float>>
+{
+    private const int Dimensions = 128;
+
+    /// <inheritdoc />
+    public Task<GeneratedEmbeddings<Embedding<float>>> GenerateAsync(IEnumerable<string> values, EmbeddingGenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        var result = new GeneratedEmbeddings<Embedding<float>>();
+        foreach (var text in values)
+        {
+            var vector = new float[Dimensions];
+            vector[0] = 0.01f; // never all zero
+            foreach (var word in text.ToLowerInvariant().Split([' ', '.', ',', '?', '!', '\'', '"'], StringSplitOptions.RemoveEmptyEntries).Where(w => w.Length >= 3))
+            {
+                vector[1 + (int)((uint)StableHash(word) % (Dimensions - 1))] += 1;
+            }
+
+            var norm = MathF.Sqrt(vector.Sum(v => v * v));
+            result.Add(new Embedding<float>(vector.Select(v => v / norm).ToArray()));
+        }
+
+        return Task.FromResult(result);
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null) => serviceType?.IsInstanceOfType(this) == true ? this : null;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+
+    private static int StableHash(string word)
+    {
+        var hash = 17;
+        foreach (var c in word)
+        {
+            hash = unchecked((hash * 31) + c);
+        }
+
+        return hash;
+    }
+}

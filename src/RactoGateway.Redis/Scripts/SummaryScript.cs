@@ -23,16 +23,18 @@ internal sealed class SummaryScript(ChatMemoryConfig config)
             {
                 var count = (int)Math.Min(header.Pending, elements.Length - i - 1);
                 var messages = new List<ChatMemoryMessage>(count);
+                var positions = new List<long>(count);
                 for (var j = i + 1; j <= i + count; j++)
                 {
                     // A corrupt pending element counts as folded: it could never be read anyway.
                     if (MessageCodec.TryDecode(elements[j]) is { } message)
                     {
                         messages.Add(message);
+                        positions.Add(header.Position + (j - i - 1));
                     }
                 }
 
-                return new PendingBatch(header, MessageCodec.TryDecode(elements[i])?.Content ?? "", count, messages);
+                return new PendingBatch(header, MessageCodec.TryDecode(elements[i])?.Content ?? "", count, messages, positions);
             }
         }
 
@@ -62,4 +64,5 @@ internal sealed class SummaryScript(ChatMemoryConfig config)
 /// <param name="Summary">The summary's text so far; empty before the first summary.</param>
 /// <param name="Count">Pending elements taken (corrupt ones included: they are removed too).</param>
 /// <param name="Messages">The pending messages taken, oldest first.</param>
-internal sealed record PendingBatch(SummaryHeader Header, string Summary, int Count, IReadOnlyList<ChatMemoryMessage> Messages);
+/// <param name="Positions">Each message's position among all the conversation ever evicted (stable: recall's ids).</param>
+internal sealed record PendingBatch(SummaryHeader Header, string Summary, int Count, IReadOnlyList<ChatMemoryMessage> Messages, IReadOnlyList<long> Positions);

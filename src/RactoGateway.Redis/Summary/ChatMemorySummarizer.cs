@@ -113,6 +113,12 @@ public sealed partial class ChatMemorySummarizer
             var started = Stopwatch.GetTimestamp();
             try
             {
+                // Recall first: a batch is committed only once it is indexed, and indexing is idempotent by position.
+                if (_memory.RecallSlot is { } recall)
+                {
+                    await recall.IndexAsync(conversationId, key, batch, cancellationToken).ConfigureAwait(false);
+                }
+
                 var text = batch.Messages.Count == 0 ? batch.Summary : await _write(batch.Summary, batch.Messages, cancellationToken).ConfigureAwait(false);
                 if (string.IsNullOrWhiteSpace(text) && batch.Messages.Count > 0)
                 {
