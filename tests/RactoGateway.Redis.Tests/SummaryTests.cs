@@ -231,6 +231,56 @@ public sealed class SummaryTests
         Assert.Equal(["m0 m1 m2 m3", "m4", "m5"], (await bed.Memory.GetHistoryAsync("c")).Select(m => m.Content));
     }
 
+    [Theory, InlineData("redis"), InlineData("garnet")]
+    public async Task Each_summarization_is_a_span_and_pending_summarized_dropped_and_failures_are_measured(string server)
+    {
+        var spans = new System.Collections.Concurrent.ConcurrentQueue<System.Diagnostics.Activity>();
+        using var tracing = new System.Diagnostics.ActivityListener
+        {
+            ShouldListenTo = s => s.Name == ChatMemoryTelemetry.Name,
+            Sample = (ref System.Diagnostics.ActivityCreationOptions<System.Diagnostics.ActivityContext> _) => System.Diagnostics.ActivitySamplingResult.AllDataAndRecorded,
+            ActivityStopped = spans.Enqueue,
+        };
+        System.Diagnostics.ActivitySource.AddActivityListener(tracing);
+        var measured = new System.Collections.Concurrent.ConcurrentDictionary<string, long>();
+        using var metrics = new System.Diagnostics.Metrics.MeterListener
+        {
+            InstrumentPublished = (instrument, listener) =>
+            {
+                if (instrument.Meter.Name == ChatMemoryTelemetry.Name && instrument.Name.StartsWith("ractogateway.chat_memory.summary.", StringComparison.Ordinal))
+                {
+                    listener.EnableMeasurementEvents(instrument);
+                }
+            },
+        };
+        metrics.SetMeasurementEventCallback<long>((instrument, value, _, _) => measured.AddOrUpdate(instrument.Name, value, (_, sum) => sum + value));
+        metrics.SetMeasurementEventCallback<double>((instrument, _, _, _) => measured.AddOrUpdate(instrument.Name, 1, (_, count) => count + 1));
+        metrics.Start();
+
+        await using var bed = await TestBed.CreateAsync(server, c => Summarizing(c, maxTurns: 1, maxPending: 3));
+        for (var n = 0; n < 7; n++)
+        {
+            await bed.Memory.AppendAsync("c", "user", $"m{n}");
+        }
+
+        var model = new StrictChatClient { Failure = new InvalidOperationException("model down") };
+        var summarizer = new ChatMemorySummarizer(bed.Memory, model);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => summarizer.SummarizePendingAsync("c"));
+        model.Failure = null;
+        model.Responder = FoldReplies.Fold;
+        Assert.Equal(3, await summarizer.SummarizePendingAsync("c"));
+
+        // Other tests share the process-wide instruments: at least ours were counted.
+        Assert.True(measured.GetValueOrDefault("ractogateway.chat_memory.summary.dropped") >= 2);
+        Assert.True(measured.GetValueOrDefault("ractogateway.chat_memory.summary.summarized") >= 3);
+        Assert.True(measured.GetValueOrDefault("ractogateway.chat_memory.summary.failures") >= 1);
+        Assert.True(measured.GetValueOrDefault("ractogateway.chat_memory.summary.pending") >= 3);
+        Assert.True(measured.GetValueOrDefault("ractogateway.chat_memory.summary.duration") >= 2);
+        var ours = spans.Where(a => a.DisplayName == "summarize " + bed.Config.KeyPrefix).ToList();
+        Assert.Equal([System.Diagnostics.ActivityStatusCode.Error, System.Diagnostics.ActivityStatusCode.Unset], ours.Select(a => a.Status));
+        Assert.Equal(3L, ours[1].GetTagItem("ractogateway.summary.folded"));
+    }
+
     [Fact]
     public async Task Bad_settings_are_refused_before_any_io()
     {

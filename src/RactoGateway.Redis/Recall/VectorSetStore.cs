@@ -92,21 +92,7 @@ internal sealed class VectorSetStore
         }
 
         var database = _connections.Next().Database;
-        try
-        {
-            await database.ExecuteAsync("VCARD", _keys.Probe).WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch (RedisServerException error) when (IsMissingVectorSets(error))
-        {
-            _unsupportedReply = error.Message;
-            Volatile.Write(ref _support, Unsupported);
-            throw NotSupported(error.Message, error);
-        }
-        catch (Exception error) when (ChatConnection.AsDocumented(error) is var documented && documented != error)
-        {
-            throw documented;
-        }
-
+        await RunAsync([database.ExecuteAsync("VCARD", _keys.Probe)], cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _support, Supported);
     }
 
@@ -524,7 +510,8 @@ internal sealed class VectorSetStore
         }
         catch (RedisServerException error) when (IsMissingVectorSets(error))
         {
-            // The server changed under us (a failover to a node without vector sets): say so the documented way.
+            // The probe's answer, or the server changed under us (a failover to a node without vector sets): remembered,
+            // and said the documented way.
             _unsupportedReply = error.Message;
             Volatile.Write(ref _support, Unsupported);
             throw NotSupported(error.Message, error);
