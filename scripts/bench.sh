@@ -8,6 +8,8 @@
 #   BENCH_OUT=dir                     where to write (default docs/, or a temporary directory with BENCH_QUICK)
 #   BENCH_SECONDS=3 BENCH_WARMUP=2    seconds measured / warmed up per .NET cell (warm-up at least 2 s in a full pass)
 #   BENCH_FOREIGN_LIMIT=0.15          cores of other processes' CPU above which a cell is run again (at most twice more)
+#   BENCH_ONLY=summary                only the rolling-summary comparison (below): prints its table, writes nothing
+#   BENCH_SUMMARY_CALLERS=16          callers of that comparison
 #
 # It cannot lie quietly: for every cell it records the CPU that processes other than this script's own children and
 # redis-server used meanwhile (from /proc/stat and /proc/<pid>/stat), runs a cell again when that exceeds the limit,
@@ -126,6 +128,39 @@ run_cell() { # cell-name group [extra json] -- command...
   cell "{\"kind\":\"run\",\"cell\":\"$name\",\"group\":\"$group\"}" "$@"
 }
 
+# --- Rolling summary (issue 12): appends with summarization off, on with an instant summarizer running in the background
+# (what summarizing costs the memory and Redis, not a model), and on with no summarizer (down: the pending part starts at
+# its cap, so every append also drops one). Same callers, every conversation starts with a full window, so that every
+# measured append evicts one message.
+summary_callers=${BENCH_SUMMARY_CALLERS:-16}
+summary_section() {
+  local c=$summary_callers
+  run_cell "ours append c$c, summarize off" summary ours append "$c" --fill
+  run_cell "ours append c$c, summarize on, instant summarizer" summary ours append "$c" --summarize --summarizer instant --max-pending 100
+  run_cell "ours append c$c, summarize on, no summarizer (pending at the cap)" summary ours append "$c" --summarize --summarizer none --max-pending 100
+  python3 - "$results" "$warmup" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+rows = [r for r in rows if r.get("group") == "summary"]
+off = next((r["ops_per_sec"] for r in rows if r["summarizer"] == "off"), None)
+print("| appends, %d callers | ops/s | vs off | p50 ms | p99 ms | summarized | dropped | client CPU us/op | Redis CPU us/call | foreign cores | attempts |" % rows[0]["concurrency"])
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+for r in rows:
+    label = {"off": "summarize off", "instant": "summarize on, instant summarizer", "none": "summarize on, no summarizer (at the cap)"}[r["summarizer"]]
+    cpu = 1e6 * r["client_cpu_seconds"] / r["ops"] if r["ops"] else float("nan")
+    redis = r["redis_cpu_us_per_call"] if r["redis_cpu_us_per_call"] is not None else float("nan")
+    print("| %s | %.0f | %s | %.3f | %.3f | %d | %d | %.1f | %.2f | %.2f | %d |" % (label, r["ops_per_sec"], "%.2f" % (r["ops_per_sec"] / off) if off else "-",
+          r["p50_ms"], r["p99_ms"], r["summarized"], r["dropped"], cpu, redis, r["foreign_cores"], r["attempts"]))
+print("(%.1f s measured after %s s of warm-up per cell; summarized and dropped are counted over the measured seconds)" % (rows[0]["seconds"], sys.argv[2] if len(sys.argv) > 2 else "?"))
+PY
+}
+if [[ ${BENCH_ONLY:-} == summary ]]; then
+  summary_section
+  exit 0
+elif [[ -n ${BENCH_ONLY:-} ]]; then
+  echo "bench.sh: BENCH_ONLY=summary is the only partial pass (was '$BENCH_ONLY')" >&2; exit 2
+fi
+
 # --- Appends (redis-benchmark first: it also fills bench:lim:* to 40 elements for its reads) -----------------------
 run_cell "redis-benchmark append -P16 c64" append rb_append 64 16 "$(n_for 600000)"
 run_cell "redis-benchmark append -P16 c256" append rb_append 256 16 "$(n_for 600000)"
@@ -160,6 +195,8 @@ run_cell "raw chat c64 (LRANGE + decode + 2 EVALSHA)" chat ours raw-chat 64
 run_cell "ours chat c64" chat ours chat 64
 run_cell "ours chat c64, 2 connections" chat ours chat 64 --connections 2
 run_cell "ours chat c64, min threads 64" chat ours chat 64 --min-threads 64
+
+summary_section >&2
 
 # --- Cost must not grow with data: 1 thousand against about 1 million stored conversations, and one conversation after
 # 10 thousand against 100 thousand appends (the window keeps it at 40 messages).
