@@ -143,15 +143,17 @@ import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 rows = [r for r in rows if r.get("group") == "summary"]
 off = next((r["ops_per_sec"] for r in rows if r["summarizer"] == "off"), None)
-print("| appends, %d callers | ops/s | vs off | p50 ms | p99 ms | summarized | dropped | client CPU us/op | Redis CPU us/call | foreign cores | attempts |" % rows[0]["concurrency"])
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+print("| appends, %d callers | ops/s | vs off | p50 ms | p99 ms | summarized | summarizations | dropped | client CPU us/op | client B/op | Redis script us/call | foreign cores | attempts |" % rows[0]["concurrency"])
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 for r in rows:
     label = {"off": "summarize off", "instant": "summarize on, instant summarizer", "none": "summarize on, no summarizer (at the cap)"}[r["summarizer"]]
     cpu = 1e6 * r["client_cpu_seconds"] / r["ops"] if r["ops"] else float("nan")
-    redis = r["redis_cpu_us_per_call"] if r["redis_cpu_us_per_call"] is not None else float("nan")
-    print("| %s | %.0f | %s | %.3f | %.3f | %d | %d | %.1f | %.2f | %.2f | %d |" % (label, r["ops_per_sec"], "%.2f" % (r["ops_per_sec"] / off) if off else "-",
-          r["p50_ms"], r["p99_ms"], r["summarized"], r["dropped"], cpu, redis, r["foreign_cores"], r["attempts"]))
-print("(%.1f s measured after %s s of warm-up per cell; summarized and dropped are counted over the measured seconds)" % (rows[0]["seconds"], sys.argv[2] if len(sys.argv) > 2 else "?"))
+    script = r["redis_script_usec_per_call"] if r["redis_script_usec_per_call"] is not None else float("nan")
+    print("| %s | %.0f | %s | %.3f | %.3f | %d | %d | %d | %.1f | %.0f | %.2f | %.2f | %d |" % (label, r["ops_per_sec"], "%.2f" % (r["ops_per_sec"] / off) if off else "-",
+          r["p50_ms"], r["p99_ms"], r["summarized"], r["summarizations"], r["dropped"], cpu, r["allocated_bytes_per_op"], script, r["foreign_cores"], r["attempts"]))
+print("(%.1f s measured after %s s of warm-up per cell. Summarized, summarizations and dropped count over the measured seconds; "
+      "Redis script us/call is INFO commandstats' time per EVALSHA/EVAL over the whole cell (fill and warm-up included), "
+      "the summarizer's read and commit scripts included)" % (rows[0]["seconds"], sys.argv[2] if len(sys.argv) > 2 else "?"))
 PY
 }
 if [[ ${BENCH_ONLY:-} == summary ]]; then

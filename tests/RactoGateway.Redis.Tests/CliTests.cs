@@ -246,7 +246,7 @@ public sealed class CliTests : IDisposable
         using var json = JsonDocument.Parse(run.Stdout);
         Assert.Equal(
             ["scenario", "concurrency", "ops", "seconds", "ops_per_sec", "p50_ms", "p99_ms", "allocated_bytes_per_op", "connections", "min_threads",
-                "client_cpu_seconds", "gen0", "gen1", "gen2", "summarizer", "summarized", "dropped"],
+                "client_cpu_seconds", "gen0", "gen1", "gen2", "summarizer", "summarized", "summarizations", "dropped"],
             json.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.True(json.RootElement.GetProperty("ops").GetInt64() > 0);
     }
@@ -416,6 +416,7 @@ public sealed class CliTests : IDisposable
         if (summarizer == "none")
         {
             Assert.Equal(0, result.GetProperty("summarized").GetInt64());
+            Assert.Equal(0, result.GetProperty("summarizations").GetInt64());
         }
 
         Assert.Empty(await KeysAsync(server, prefix));

@@ -38,6 +38,7 @@ internal sealed record BenchResult(
     int Gen2 = 0,
     string Summarizer = "off",
     long Summarized = 0,
+    long Summarizations = 0,
     long Dropped = 0);
 
 /// <summary>
@@ -64,7 +65,7 @@ internal static class LoadGenerator
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = new Stopwatch();
         using var summary = settings.Summarizer == "off" ? null : new SummaryCounters();
-        var (summarizedBefore, droppedBefore) = (0L, 0L);
+        var (summarizedBefore, summariesBefore, droppedBefore) = (0L, 0L, 0L);
         try
         {
             if (settings.PinSystem || settings.Fill || settings.Summarizer != "off" || settings.Scenario is "read" or "chat" or "raw-read" or "raw-read-decode" or "raw-chat")
@@ -82,7 +83,7 @@ internal static class LoadGenerator
             allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
             cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            (summarizedBefore, droppedBefore) = (summary?.Summarized ?? 0, summary?.Dropped ?? 0);
+            (summarizedBefore, summariesBefore, droppedBefore) = (summary?.Summarized ?? 0, summary?.Summaries ?? 0, summary?.Dropped ?? 0);
             clock.Start();
             await RunPhaseAsync(memory, raw, settings, ids, content, settings.Duration, settings.Ops, samples, count, cancellationToken, progress);
         }
@@ -103,7 +104,7 @@ internal static class LoadGenerator
         double Percentile(double p) => kept == 0 ? 0 : samples[Math.Min(kept - 1, (int)(p * kept))] * 1000.0 / Stopwatch.Frequency;
         return new BenchResult(settings.Scenario, settings.Concurrency, ops, seconds, seconds == 0 ? 0 : ops / seconds, Percentile(0.50), Percentile(0.99),
             ops == 0 ? 0 : (double)allocated / ops, settings.Connections, settings.MinThreads, cpu, gen0, gen1, gen2, settings.Summarizer,
-            (summary?.Summarized ?? 0) - summarizedBefore, (summary?.Dropped ?? 0) - droppedBefore);
+            (summary?.Summarized ?? 0) - summarizedBefore, (summary?.Summaries ?? 0) - summariesBefore, (summary?.Dropped ?? 0) - droppedBefore);
     }
 
     /// <summary>Deletes every conversation the run may have written (its ids are known: no SCAN needed).</summary>
