@@ -10,6 +10,7 @@
 #   BENCH_FOREIGN_LIMIT=0.15          cores of other processes' CPU above which a cell is run again (at most twice more)
 #   BENCH_ONLY=summary                only the rolling-summary comparison (below): prints its table, writes nothing
 #   BENCH_SUMMARY_CALLERS=16          callers of that comparison
+#   BENCH_SUMMARY_ROUNDS=1            rounds of it, interleaved (off, instant, none, off, ...); the median ratios too
 #
 # It cannot lie quietly: for every cell it records the CPU that processes other than this script's own children and
 # redis-server used meanwhile (from /proc/stat and /proc/<pid>/stat), runs a cell again when that exceeds the limit,
@@ -133,27 +134,39 @@ run_cell() { # cell-name group [extra json] -- command...
 # its cap, so every append also drops one). Same callers, every conversation starts with a full window, so that every
 # measured append evicts one message.
 summary_callers=${BENCH_SUMMARY_CALLERS:-16}
+summary_rounds=${BENCH_SUMMARY_ROUNDS:-1}
 summary_section() {
-  local c=$summary_callers
-  run_cell "ours append c$c, summarize off" summary ours append "$c" --fill
-  run_cell "ours append c$c, summarize on, instant summarizer" summary ours append "$c" --summarize --summarizer instant --max-pending 100
-  run_cell "ours append c$c, summarize on, no summarizer (pending at the cap)" summary ours append "$c" --summarize --summarizer none --max-pending 100
-  python3 - "$results" "$warmup" <<'PY'
-import json, sys
+  local c=$summary_callers r suffix
+  for ((r = 1; r <= summary_rounds; r++)); do
+    # Rounds interleave the three cells, so that each round's ratios compare neighbours on a machine whose load drifts.
+    suffix=$( ((summary_rounds > 1)) && echo ", round $r" || true)
+    run_cell "ours append c$c, summarize off$suffix" summary ours append "$c" --fill
+    run_cell "ours append c$c, summarize on, instant summarizer$suffix" summary ours append "$c" --summarize --summarizer instant --max-pending 100
+    run_cell "ours append c$c, summarize on, no summarizer (pending at the cap)$suffix" summary ours append "$c" --summarize --summarizer none --max-pending 100
+  done
+  python3 - "$results" "$warmup" "$summary_rounds" <<'PY'
+import json, statistics, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 rows = [r for r in rows if r.get("group") == "summary"]
-off = next((r["ops_per_sec"] for r in rows if r["summarizer"] == "off"), None)
-print("| appends, %d callers | ops/s | vs off | p50 ms | p99 ms | summarized | summarizations | dropped | client CPU us/op | client B/op | Redis script us/call | foreign cores | attempts |" % rows[0]["concurrency"])
-print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-for r in rows:
-    label = {"off": "summarize off", "instant": "summarize on, instant summarizer", "none": "summarize on, no summarizer (at the cap)"}[r["summarizer"]]
-    cpu = 1e6 * r["client_cpu_seconds"] / r["ops"] if r["ops"] else float("nan")
-    script = r["redis_script_usec_per_call"] if r["redis_script_usec_per_call"] is not None else float("nan")
-    print("| %s | %.0f | %s | %.3f | %.3f | %d | %d | %d | %.1f | %.0f | %.2f | %.2f | %d |" % (label, r["ops_per_sec"], "%.2f" % (r["ops_per_sec"] / off) if off else "-",
-          r["p50_ms"], r["p99_ms"], r["summarized"], r["summarizations"], r["dropped"], cpu, r["allocated_bytes_per_op"], script, r["foreign_cores"], r["attempts"]))
+rounds = int(sys.argv[3])
+labels = {"off": "summarize off", "instant": "summarize on, instant summarizer", "none": "summarize on, no summarizer (at the cap)"}
+print("| appends, %d callers | round | ops/s | vs off | p50 ms | p99 ms | summarized | summarizations | dropped | client CPU us/op | client B/op | Redis script us/call | foreign cores | attempts |" % rows[0]["concurrency"])
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+ratios = {"instant": [], "none": []}
+for i in range(0, len(rows), 3):
+    off = rows[i]["ops_per_sec"]
+    for r in rows[i:i + 3]:
+        ratio = r["ops_per_sec"] / off if off else float("nan")
+        if r["summarizer"] in ratios: ratios[r["summarizer"]].append(ratio)
+        cpu = 1e6 * r["client_cpu_seconds"] / r["ops"] if r["ops"] else float("nan")
+        script = r["redis_script_usec_per_call"] if r["redis_script_usec_per_call"] is not None else float("nan")
+        print("| %s | %d | %.0f | %.2f | %.3f | %.3f | %d | %d | %d | %.1f | %.0f | %.2f | %.2f | %d |" % (labels[r["summarizer"]], i // 3 + 1, r["ops_per_sec"], ratio,
+              r["p50_ms"], r["p99_ms"], r["summarized"], r["summarizations"], r["dropped"], cpu, r["allocated_bytes_per_op"], script, r["foreign_cores"], r["attempts"]))
+if rounds > 1:
+    print("median ratio to off over %d rounds: instant summarizer %.2f, no summarizer %.2f" % (rounds, statistics.median(ratios["instant"]), statistics.median(ratios["none"])))
 print("(%.1f s measured after %s s of warm-up per cell. Summarized, summarizations and dropped count over the measured seconds; "
       "Redis script us/call is INFO commandstats' time per EVALSHA/EVAL over the whole cell (fill and warm-up included), "
-      "the summarizer's read and commit scripts included)" % (rows[0]["seconds"], sys.argv[2] if len(sys.argv) > 2 else "?"))
+      "the summarizer's read and commit scripts included)" % (rows[0]["seconds"], sys.argv[2]))
 PY
 }
 if [[ ${BENCH_ONLY:-} == summary ]]; then
