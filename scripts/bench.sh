@@ -8,6 +8,9 @@
 #   BENCH_OUT=dir                     where to write (default docs/, or a temporary directory with BENCH_QUICK)
 #   BENCH_SECONDS=3 BENCH_WARMUP=2    seconds measured / warmed up per .NET cell (warm-up at least 2 s in a full pass)
 #   BENCH_FOREIGN_LIMIT=0.15          cores of other processes' CPU above which a cell is run again (at most twice more)
+#   BENCH_ONLY=summary                only the rolling-summary comparison (below): prints its table, writes nothing
+#   BENCH_SUMMARY_CALLERS=16          callers of that comparison
+#   BENCH_SUMMARY_ROUNDS=1            rounds of it, interleaved (off, instant, none, off, ...); the median ratios too
 #
 # It cannot lie quietly: for every cell it records the CPU that processes other than this script's own children and
 # redis-server used meanwhile (from /proc/stat and /proc/<pid>/stat), runs a cell again when that exceeds the limit,
@@ -126,6 +129,53 @@ run_cell() { # cell-name group [extra json] -- command...
   cell "{\"kind\":\"run\",\"cell\":\"$name\",\"group\":\"$group\"}" "$@"
 }
 
+# --- Rolling summary (issue 12): appends with summarization off, on with an instant summarizer running in the background
+# (what summarizing costs the memory and Redis, not a model), and on with no summarizer (down: the pending part starts at
+# its cap, so every append also drops one). Same callers, every conversation starts with a full window, so that every
+# measured append evicts one message.
+summary_callers=${BENCH_SUMMARY_CALLERS:-16}
+summary_rounds=${BENCH_SUMMARY_ROUNDS:-1}
+summary_section() {
+  local c=$summary_callers r suffix
+  for ((r = 1; r <= summary_rounds; r++)); do
+    # Rounds interleave the three cells, so that each round's ratios compare neighbours on a machine whose load drifts.
+    suffix=$( ((summary_rounds > 1)) && echo ", round $r" || true)
+    run_cell "ours append c$c, summarize off$suffix" summary ours append "$c" --fill
+    run_cell "ours append c$c, summarize on, instant summarizer$suffix" summary ours append "$c" --summarize --summarizer instant --max-pending 100
+    run_cell "ours append c$c, summarize on, no summarizer (pending at the cap)$suffix" summary ours append "$c" --summarize --summarizer none --max-pending 100
+  done
+  python3 - "$results" "$warmup" "$summary_rounds" <<'PY'
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+rows = [r for r in rows if r.get("group") == "summary"]
+rounds = int(sys.argv[3])
+labels = {"off": "summarize off", "instant": "summarize on, instant summarizer", "none": "summarize on, no summarizer (at the cap)"}
+print("| appends, %d callers | round | ops/s | vs off | p50 ms | p99 ms | summarized | summarizations | dropped | client CPU us/op | client B/op | Redis script us/call | foreign cores | attempts |" % rows[0]["concurrency"])
+print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+ratios = {"instant": [], "none": []}
+for i in range(0, len(rows), 3):
+    off = rows[i]["ops_per_sec"]
+    for r in rows[i:i + 3]:
+        ratio = r["ops_per_sec"] / off if off else float("nan")
+        if r["summarizer"] in ratios: ratios[r["summarizer"]].append(ratio)
+        cpu = 1e6 * r["client_cpu_seconds"] / r["ops"] if r["ops"] else float("nan")
+        script = r["redis_script_usec_per_call"] if r["redis_script_usec_per_call"] is not None else float("nan")
+        print("| %s | %d | %.0f | %.2f | %.3f | %.3f | %d | %d | %d | %.1f | %.0f | %.2f | %.2f | %d |" % (labels[r["summarizer"]], i // 3 + 1, r["ops_per_sec"], ratio,
+              r["p50_ms"], r["p99_ms"], r["summarized"], r["summarizations"], r["dropped"], cpu, r["allocated_bytes_per_op"], script, r["foreign_cores"], r["attempts"]))
+if rounds > 1:
+    print("median ratio to off over %d rounds: instant summarizer %.2f, no summarizer %.2f" % (rounds, statistics.median(ratios["instant"]), statistics.median(ratios["none"])))
+print("(%.1f s measured after %s s of warm-up per cell. Summarized, summarizations and dropped count over the measured seconds; "
+      "Redis script us/call is INFO commandstats' time per EVALSHA/EVAL over the whole cell (fill and warm-up included), "
+      "the summarizer's read and commit scripts included)" % (rows[0]["seconds"], sys.argv[2]))
+PY
+}
+if [[ ${BENCH_ONLY:-} == summary ]]; then
+  summary_section
+  exit 0
+elif [[ -n ${BENCH_ONLY:-} ]]; then
+  echo "bench.sh: BENCH_ONLY=summary is the only partial pass (was '$BENCH_ONLY')" >&2; exit 2
+fi
+
 # --- Appends (redis-benchmark first: it also fills bench:lim:* to 40 elements for its reads) -----------------------
 run_cell "redis-benchmark append -P16 c64" append rb_append 64 16 "$(n_for 600000)"
 run_cell "redis-benchmark append -P16 c256" append rb_append 256 16 "$(n_for 600000)"
@@ -160,6 +210,8 @@ run_cell "raw chat c64 (LRANGE + decode + 2 EVALSHA)" chat ours raw-chat 64
 run_cell "ours chat c64" chat ours chat 64
 run_cell "ours chat c64, 2 connections" chat ours chat 64 --connections 2
 run_cell "ours chat c64, min threads 64" chat ours chat 64 --min-threads 64
+
+summary_section >&2
 
 # --- Cost must not grow with data: 1 thousand against about 1 million stored conversations, and one conversation after
 # 10 thousand against 100 thousand appends (the window keeps it at 40 messages).

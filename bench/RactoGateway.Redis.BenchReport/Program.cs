@@ -25,6 +25,8 @@ var runs = rows.Where(r => S(r, "kind") == "run").ToList();
 JsonElement? Cell(string name) => runs.Cast<JsonElement?>().FirstOrDefault(r => S(r!.Value, "cell") == name);
 double Ops(string name) => Cell(name) is { } c ? D(c, "ops_per_sec") : double.NaN;
 double Field(string name, string field) => Cell(name) is { } c ? D(c, field) : double.NaN;
+double Summary(string summarizer) => runs.Cast<JsonElement?>().FirstOrDefault(r => S(r!.Value, "group") == "summary" && S(r!.Value, "summarizer") == summarizer) is { } c
+    ? D(c, "ops_per_sec") : double.NaN;
 
 var md = new StringBuilder();
 md.AppendLine("# Performance");
@@ -71,6 +73,8 @@ var targets = new List<(string What, string Measure, double Value, Func<double, 
         Field("ours read c64", "allocated_bytes_per_op") / stringsPerRead, v => v <= 1.5, "≤ 1.5×"),
     ("callers 16 → 256, reads", "ours read c256 / ours read c16", Ops("ours read c256") / Ops("ours read c16"), v => v >= 0.9, "flat or rising (≥ 0.9)"),
     ("callers 16 → 256, appends", "ours append c256 / ours append c16", Ops("ours append c256") / Ops("ours append c16"), v => v >= 0.9, "flat or rising (≥ 0.9)"),
+    ("append with the rolling summary (instant summarizer) vs without", "summarize on, instant / summarize off (same callers, full windows)",
+        Summary("instant") / Summary("off"), v => v >= 0.8, "≥ 0.8 (within 20%)"),
     ("gen1 GCs per 1k operations at c256 (reads)", "ours read c256",
         1000 * Field("ours read c256", "gen1") / Field("ours read c256", "ops"), v => v < 0.3, "< 0.3"),
 };
@@ -103,7 +107,8 @@ foreach (var (variant, baseline) in new[]
 md.AppendLine();
 
 // --- Every cell -----------------------------------------------------------------------------------------------------
-foreach (var (group, title) in new[] { ("append", "Appends (200-byte message, window 40, TTL on)"), ("read", "Reads of a 40-message window"), ("chat", "Chat turns (read + 2 appends)") })
+foreach (var (group, title) in new[] { ("append", "Appends (200-byte message, window 40, TTL on)"), ("read", "Reads of a 40-message window"), ("chat", "Chat turns (read + 2 appends)"),
+    ("summary", "Appends with the rolling summary: off, on with an instant summarizer in the background, on with none (pending at its cap of 100)") })
 {
     md.AppendLine($"## {title}");
     md.AppendLine();

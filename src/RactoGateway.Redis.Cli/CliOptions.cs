@@ -61,6 +61,21 @@ internal static class CliOptions
         Recursive = true,
     };
 
+    public static readonly Option<bool> Summarize = new("--summarize")
+    {
+        Description = "Keep what leaves the window for a rolling summary (ChatMemoryConfig.Summarize; every writer of a conversation " +
+            "must agree). chat then folds it into the summary; other verbs leave it pending. Default: $CHATMEM_SUMMARIZE=1, else off.",
+        Recursive = true,
+    };
+
+    public static readonly Option<int?> MaxPending = new("--max-pending")
+    {
+        Description = $"With --summarize, the cap on messages waiting to be summarized per conversation (ChatMemoryConfig.MaxPendingMessages, " +
+            $"1 to {ChatMemoryConfig.MaxPendingMessagesLimit}; past it the oldest are dropped). Default: $CHATMEM_MAX_PENDING, else 1000.",
+        Recursive = true,
+        CustomParser = r => Number(r, "--max-pending", 1, ChatMemoryConfig.MaxPendingMessagesLimit, wholeNumber: true) is { } n ? (int)n : null,
+    };
+
     public static readonly Option<bool> AllowCustomRoles = new("--allow-custom-roles")
     {
         Description = "Accept roles other than user, assistant, system and tool. Default: $CHATMEM_ALLOW_CUSTOM_ROLES=1, else off.",
@@ -73,7 +88,7 @@ internal static class CliOptions
         Recursive = true,
     };
 
-    public static IEnumerable<Option> Global => [Redis, Prefix, MaxTurns, Ttl, DataDir, LockTimeout, PinSystem, ToolAware, AllowCustomRoles, Verbose];
+    public static IEnumerable<Option> Global => [Redis, Prefix, MaxTurns, Ttl, DataDir, LockTimeout, PinSystem, ToolAware, Summarize, MaxPending, AllowCustomRoles, Verbose];
 
     /// <summary>The Redis URL from --redis or CHATMEM_REDIS; <see langword="null"/> means the embedded server.</summary>
     public static string? RedisUrl(ParseResult parsed) =>
@@ -100,14 +115,35 @@ internal static class CliOptions
     public static ChatMemoryConfig Config(ParseResult parsed, int defaultMaxTurns = 10, double? defaultTtlSeconds = null)
     {
         var ttl = parsed.GetValue(Ttl) ?? defaultTtlSeconds;
-        return new ChatMemoryConfig
+        var config = new ChatMemoryConfig
         {
             KeyPrefix = parsed.GetValue(Prefix)!,
             MaxTurns = parsed.GetValue(MaxTurns) ?? defaultMaxTurns,
             Ttl = ttl is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             AllowCustomRoles = Flag(parsed, AllowCustomRoles, "CHATMEM_ALLOW_CUSTOM_ROLES"),
             Window = { PinSystemMessages = Flag(parsed, PinSystem, "CHATMEM_PIN_SYSTEM"), ToolCallAware = Flag(parsed, ToolAware, "CHATMEM_TOOL_AWARE") },
+            Summarize = Flag(parsed, Summarize, "CHATMEM_SUMMARIZE"),
         };
+        if ((parsed.GetValue(MaxPending) ?? EnvironmentNumber("CHATMEM_MAX_PENDING", "--max-pending", 1, ChatMemoryConfig.MaxPendingMessagesLimit)) is { } cap)
+        {
+            config.MaxPendingMessages = cap;
+        }
+
+        return config;
+    }
+
+    /// <summary>A whole number in [min, max] from <paramref name="variable"/>, <see langword="null"/> when it is unset or
+    /// empty; anything else is refused (exit 2) naming the variable and the option it stands for.</summary>
+    private static int? EnvironmentNumber(string variable, string option, int min, int max)
+    {
+        if (Environment.GetEnvironmentVariable(variable) is not { Length: > 0 } text)
+        {
+            return null;
+        }
+
+        return int.TryParse(text.Trim(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= min && value <= max
+            ? value
+            : throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"${variable} ({option}) must be a whole number between {min} and {max} (was '{text}')"));
     }
 
     /// <summary>A switch given on the command line, or set to 1/true in <paramref name="variable"/>.</summary>

@@ -246,7 +246,7 @@ public sealed class CliTests : IDisposable
         using var json = JsonDocument.Parse(run.Stdout);
         Assert.Equal(
             ["scenario", "concurrency", "ops", "seconds", "ops_per_sec", "p50_ms", "p99_ms", "allocated_bytes_per_op", "connections", "min_threads",
-                "client_cpu_seconds", "gen0", "gen1", "gen2"],
+                "client_cpu_seconds", "gen0", "gen1", "gen2", "summarizer", "summarized", "summarizations", "dropped"],
             json.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.True(json.RootElement.GetProperty("ops").GetInt64() > 0);
     }
@@ -340,6 +340,104 @@ public sealed class CliTests : IDisposable
 
         Assert.Equal(2, run.Code);
         Assert.Contains("Connections", run.Stderr);
+    }
+
+    [Fact]
+    public async Task Chat_summarize_offline_folds_what_leaves_the_window_and_show_marks_the_summary_in_the_table_and_in_json()
+    {
+        // The flags on the append, their variables on the chat: both ways reach ChatMemoryConfig.
+        var prompt = await RunAsync("--data-dir", _dataDir, "--pin-system", "--summarize", "append", "c", "system", "Be terse.");
+        var chat = await Chatmem.RunAsync(new Dictionary<string, string> { ["CHATMEM_PIN_SYSTEM"] = "1", ["CHATMEM_SUMMARIZE"] = "1" }, "one\ntwo\nthree\n",
+            "--data-dir", _dataDir, "--max-turns", "1", "chat", "c");
+        var table = await RunAsync("--data-dir", _dataDir, "show", "c");
+        var show = await RunAsync("--data-dir", _dataDir, "show", "c", "--json");
+
+        Assert.Equal(0, prompt.Code);
+        Assert.True(chat.Code == 0, chat.Stderr);
+        Assert.Equal(["echo #1: one", "echo #2: two", "echo #2: three"], chat.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal(0, show.Code);
+        using var json = JsonDocument.Parse(show.Stdout);
+        var objects = json.RootElement.EnumerateArray().ToList();
+        Assert.Equal(
+            [("system", "Be terse."), ("system", "user: one\nassistant: echo #1: one\nuser: two\nassistant: echo #2: two"), ("user", "three"), ("assistant", "echo #2: three")],
+            objects.Select(e => (e.GetProperty("role").GetString(), e.GetProperty("content").GetString())));
+        Assert.Equal([false, true, false, false], objects.Select(e => e.TryGetProperty("summary", out _)));
+        Assert.True(objects[1].GetProperty("summary").GetBoolean());
+        Assert.Equal(0, table.Code);
+        Assert.Single(table.Stdout.Split('\n'), line => line.Contains("system (summary)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Show_help_documents_the_summary_marks()
+    {
+        var help = await RunAsync("show", "--help");
+
+        Assert.Equal(0, help.Code);
+        Assert.Contains("system (summary)", help.Stdout);
+        Assert.Contains("\"summary\": true", help.Stdout);
+    }
+
+    [Theory]
+    [InlineData(null, "--max-pending 0", "--max-pending")]
+    [InlineData(null, "--max-pending lots", "--max-pending")]
+    [InlineData(null, "--max-pending 1000001", "--max-pending")]
+    [InlineData("0", "", "$CHATMEM_MAX_PENDING (--max-pending)")]
+    [InlineData("many", "", "$CHATMEM_MAX_PENDING (--max-pending)")]
+    public async Task A_bad_pending_cap_exits_2_naming_the_flag_or_the_variable(string? variable, string flags, string named)
+    {
+        var env = variable is null ? null : new Dictionary<string, string> { ["CHATMEM_MAX_PENDING"] = variable };
+
+        var run = await RunAsync(env, ["--data-dir", _dataDir, "--summarize", .. flags.Split(' ', StringSplitOptions.RemoveEmptyEntries), "count", "c"]);
+
+        Assert.Equal(2, run.Code);
+        Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"chatmem: {named} must be a whole number between 1 and 1000000", run.Stderr);
+    }
+
+    [Theory]
+    [InlineData("instant")]
+    [InlineData("none")]
+    public async Task Bench_measures_summarized_appends_with_an_instant_summarizer_or_none_and_deletes_its_keys(string summarizer)
+    {
+        var server = await TestServers.GetAsync("redis");
+        var prefix = TestServers.UniquePrefix();
+
+        // No timing asserted: only that it runs, counts, and what "none" means (every append evicts one message into a
+        // pending part that starts at its cap, so each drops one).
+        var run = await RunAsync("--redis", $"127.0.0.1:{server.Port}", "--prefix", prefix, "bench", "--scenario", "append", "--summarize", "--summarizer", summarizer,
+            "--ops", "2000", "--warmup", "0", "--concurrency", "4", "--conversations", "20", "--max-pending", summarizer == "none" ? "30" : "1000", "--json");
+
+        Assert.True(run.Code == 0, run.Stderr);
+        using var json = JsonDocument.Parse(run.Stdout);
+        var result = json.RootElement;
+        Assert.Equal(2000, result.GetProperty("ops").GetInt64());
+        Assert.Equal(summarizer, result.GetProperty("summarizer").GetString());
+        Assert.Equal(summarizer == "none" ? 2000 : 0, result.GetProperty("dropped").GetInt64());
+        if (summarizer == "none")
+        {
+            Assert.Equal(0, result.GetProperty("summarized").GetInt64());
+            Assert.Equal(0, result.GetProperty("summarizations").GetInt64());
+        }
+
+        Assert.Empty(await KeysAsync(server, prefix));
+    }
+
+    [Fact]
+    public async Task Bench_without_summarize_reports_summarizer_off_and_refuses_a_summarizer_without_summarize()
+    {
+        var server = await TestServers.GetAsync("redis");
+        string[] redis = ["--redis", $"127.0.0.1:{server.Port}", "--prefix", TestServers.UniquePrefix()];
+
+        var off = await RunAsync([.. redis, "bench", "--fill", "--ops", "200", "--warmup", "0", "--concurrency", "4", "--conversations", "10", "--json"]);
+        var refused = await RunAsync([.. redis, "bench", "--summarizer", "instant", "--ops", "1"]);
+        var raw = await RunAsync([.. redis, "--summarize", "bench", "--scenario", "raw-append", "--ops", "1"]);
+
+        Assert.True(off.Code == 0, off.Stderr);
+        Assert.Equal("off", JsonDocument.Parse(off.Stdout).RootElement.GetProperty("summarizer").GetString());
+        Assert.Equal(2, refused.Code);
+        Assert.Equal("chatmem: --summarizer needs --summarize (or CHATMEM_SUMMARIZE=1).", refused.Stderr.Trim());
+        Assert.Equal(2, raw.Code);
+        Assert.StartsWith("chatmem: --summarize applies to", raw.Stderr);
     }
 
     private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => Chatmem.RunAsync(args);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.AI;
 using StackExchange.Redis;
 
 namespace RactoGateway.Redis.Tests;
@@ -351,6 +352,85 @@ public sealed class OperatorCliTests
         Assert.Equal(0, await memory.CountAsync("c"));
         Assert.Equal(2, noModel.Code);
         Assert.Single(Lines(noModel.Stderr));
+    }
+
+    [Fact]
+    public async Task Chat_summarize_folds_with_the_endpoints_model_and_the_strict_provider_accepts_every_request()
+    {
+        var (server, prefix) = await ServerAsync();
+
+        // One strict OpenAI model behind the loopback endpoint answers both: the summarizer's requests (their user message
+        // starts "Summary so far:") with the folded contents, the chat's as the echo assistant does.
+        var model = new StrictChatClient
+        {
+            Responder = (sent, options, number) => sent[^1].Text.StartsWith("Summary so far:", StringComparison.Ordinal)
+                ? FoldReplies.Fold(sent, options, number)
+                : ModelEndToEndTests.EchoNumbered(sent, options, number),
+        };
+        await using var endpoint = LoopbackOpenAIServer.Start(model);
+        string[] Chat() => Redis(server, prefix, "--pin-system", "--summarize", "--max-turns", "1", "chat", "c", "--endpoint", endpoint.BaseUrl.ToString(), "--model", "m", "--api-key", "k");
+
+        var prompt = await Chatmem.RunAsync(Redis(server, prefix, "--pin-system", "--summarize", "append", "c", "system", "Be terse."));
+        var first = await Chatmem.RunAsync(null, "q1\nq2\n", Chat());
+        var second = await Chatmem.RunAsync(null, "q3\n", Chat());
+        var show = await Chatmem.RunAsync(Redis(server, prefix, "show", "c", "--json"));
+
+        Assert.Empty(model.Rejections);
+        Assert.Equal(0, prompt.Code);
+        Assert.True(first.Code == 0, first.Stderr);
+        Assert.True(second.Code == 0, second.Stderr);
+        Assert.Equal(["echo #1: q1", "echo #2: q2"], Lines(first.Stdout));
+        Assert.Equal(["echo #2: q3"], Lines(second.Stdout));
+
+        // Three chat calls and two summaries (after q2's turn and q3's, each folding the turn that left the window), in order.
+        var calls = model.Calls;
+        Assert.Equal([false, false, true, false, true], calls.Select(c => c[^1].Text.StartsWith("Summary so far:", StringComparison.Ordinal)));
+        Assert.Equal(ChatMemorySummarizerOptions.DefaultPrompt, calls[2][0].Text);
+
+        // The second process sent the model the pinned prompt, then the summary, then the window.
+        Assert.Equal(
+            [(ChatRole.System, "Be terse."), (ChatRole.System, "q1 echo #1: q1"), (ChatRole.User, "q2"), (ChatRole.Assistant, "echo #2: q2"), (ChatRole.User, "q3")],
+            calls[3].Select(m => (m.Role, m.Text)));
+
+        Assert.Equal(0, show.Code);
+        using var json = JsonDocument.Parse(show.Stdout);
+        var objects = json.RootElement.EnumerateArray().ToList();
+        Assert.Equal(
+            [("system", "Be terse."), ("system", "q1 echo #1: q1 q2 echo #2: q2"), ("user", "q3"), ("assistant", "echo #2: q3")],
+            objects.Select(e => (e.GetProperty("role").GetString(), e.GetProperty("content").GetString())));
+        Assert.Equal([false, true, false, false], objects.Select(e => e.TryGetProperty("summary", out var mark) && mark.GetBoolean()));
+        Assert.Equal(1, objects.Count(e => e.TryGetProperty("summary", out _)));
+    }
+
+    [Fact]
+    public async Task Chat_summarize_with_a_failing_summary_model_keeps_the_messages_pending_says_so_and_exits_4()
+    {
+        var (server, prefix) = await ServerAsync();
+
+        // The summaries fail (the model answers no text); the chat itself works.
+        var model = new StrictChatClient
+        {
+            Responder = (sent, options, number) => sent[^1].Text.StartsWith("Summary so far:", StringComparison.Ordinal)
+                ? new ChatResponse(new ChatMessage(ChatRole.Assistant, ""))
+                : ModelEndToEndTests.EchoNumbered(sent, options, number),
+        };
+        await using var endpoint = LoopbackOpenAIServer.Start(model);
+
+        var run = await Chatmem.RunAsync(null, "q1\nq2\n",
+            Redis(server, prefix, "--summarize", "--max-turns", "1", "chat", "c", "--endpoint", endpoint.BaseUrl.ToString(), "--model", "m", "--api-key", "k"));
+
+        Assert.Equal(4, run.Code);
+        Assert.Equal(["echo #1: q1", "echo #2: q2"], Lines(run.Stdout));
+        Assert.Equal("chatmem: A summarization failed; its messages stay pending for a later try: The summarizing model answered with no text; the messages stay pending.",
+            run.Stderr.Trim());
+        Assert.Empty(model.Rejections);
+
+        // Nothing was lost: a summarizer that works folds the first turn.
+        await using var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix, Summarize = true, MaxTurns = 1 });
+        Assert.Equal(["q2", "echo #2: q2"], (await memory.GetHistoryAsync("c")).Select(m => m.Content));
+        var summarizer = new ChatMemorySummarizer(memory, new StrictChatClient { Responder = FoldReplies.Fold });
+        Assert.Equal(2, await summarizer.SummarizePendingAsync("c"));
+        Assert.Equal(["q1 echo #1: q1", "q2", "echo #2: q2"], (await memory.GetHistoryAsync("c")).Select(m => m.Content));
     }
 
     private static async Task<(ITestServer Server, string Prefix)> ServerAsync() => (await TestServers.GetAsync("redis"), TestServers.UniquePrefix());

@@ -15,7 +15,10 @@ internal sealed record BenchSettings(
     TimeSpan Warmup,
     int Connections = 1,
     int MinThreads = 0,
-    bool PinSystem = false);
+    bool PinSystem = false,
+    string Summarizer = "off",
+    bool Fill = false,
+    int MaxPending = 1000);
 
 /// <summary>The figures of one run, with the JSON keys <c>chatmem bench --json</c> prints.</summary>
 internal sealed record BenchResult(
@@ -32,7 +35,11 @@ internal sealed record BenchResult(
     double ClientCpuSeconds = 0,
     int Gen0 = 0,
     int Gen1 = 0,
-    int Gen2 = 0);
+    int Gen2 = 0,
+    string Summarizer = "off",
+    long Summarized = 0,
+    long Summarizations = 0,
+    long Dropped = 0);
 
 /// <summary>
 /// A closed-loop load generator: <c>Concurrency</c> async callers, each issuing one operation at a time on a shared
@@ -57,11 +64,15 @@ internal static class LoadGenerator
         var (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
         var clock = new Stopwatch();
+        using var summary = settings.Summarizer == "off" ? null : new SummaryCounters();
+        var (summarizedBefore, summariesBefore, droppedBefore) = (0L, 0L, 0L);
         try
         {
-            if (settings.PinSystem || settings.Scenario is "read" or "chat" or "raw-read" or "raw-read-decode" or "raw-chat")
+            if (settings.PinSystem || settings.Fill || settings.Summarizer != "off" || settings.Scenario is "read" or "chat" or "raw-read" or "raw-read-decode" or "raw-chat")
             {
-                await FillAsync(memory, ids, content, settings.MaxTurns * 2, settings.PinSystem, cancellationToken);
+                // With no summarizer, the pending part starts at its cap too: the steady state of a summarizer that is down.
+                var pending = settings.Summarizer == "none" ? settings.MaxPending : 0;
+                await FillAsync(memory, ids, content, settings.MaxTurns * 2, pending, settings.PinSystem, cancellationToken);
             }
 
             if (settings.Warmup > TimeSpan.Zero)
@@ -72,6 +83,7 @@ internal static class LoadGenerator
             allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
             (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
             cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            (summarizedBefore, summariesBefore, droppedBefore) = (summary?.Summarized ?? 0, summary?.Summaries ?? 0, summary?.Dropped ?? 0);
             clock.Start();
             await RunPhaseAsync(memory, raw, settings, ids, content, settings.Duration, settings.Ops, samples, count, cancellationToken, progress);
         }
@@ -91,7 +103,8 @@ internal static class LoadGenerator
         Array.Sort(samples, 0, kept);
         double Percentile(double p) => kept == 0 ? 0 : samples[Math.Min(kept - 1, (int)(p * kept))] * 1000.0 / Stopwatch.Frequency;
         return new BenchResult(settings.Scenario, settings.Concurrency, ops, seconds, seconds == 0 ? 0 : ops / seconds, Percentile(0.50), Percentile(0.99),
-            ops == 0 ? 0 : (double)allocated / ops, settings.Connections, settings.MinThreads, cpu, gen0, gen1, gen2);
+            ops == 0 ? 0 : (double)allocated / ops, settings.Connections, settings.MinThreads, cpu, gen0, gen1, gen2, settings.Summarizer,
+            (summary?.Summarized ?? 0) - summarizedBefore, (summary?.Summaries ?? 0) - summariesBefore, (summary?.Dropped ?? 0) - droppedBefore);
     }
 
     /// <summary>Deletes every conversation the run may have written (its ids are known: no SCAN needed).</summary>
@@ -102,10 +115,11 @@ internal static class LoadGenerator
     private static string[] Ids(BenchSettings settings) =>
         Enumerable.Range(0, settings.Conversations).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
-    private static async Task FillAsync(RedisChatMemory memory, string[] ids, string content, int window, bool system, CancellationToken cancellationToken)
+    private static async Task FillAsync(RedisChatMemory memory, string[] ids, string content, int window, int pending, bool system, CancellationToken cancellationToken)
     {
-        // With pinning, a full window behind a system prompt, so that every append trims around a pinned message.
-        var messages = Enumerable.Range(0, window)
+        // A full window, so that every append trims (with pinning, behind a system prompt, so that every append trims
+        // around a pinned message); with pending > 0, that many evicted messages before it, waiting to be summarized.
+        var messages = Enumerable.Range(0, window + pending)
             .Select(i => new ChatMemoryMessage(system && i == 0 ? ChatRoles.System : i % 2 == 0 ? ChatRoles.User : ChatRoles.Assistant, content)).ToArray();
         await Parallel.ForEachAsync(ids, new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
             async (id, ct) => await memory.AppendManyAsync(id, messages, ct));

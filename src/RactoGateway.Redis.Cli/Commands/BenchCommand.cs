@@ -35,13 +35,42 @@ internal static class BenchCommand
         {
             Description = "Pin system messages (ChatMemoryWindow.PinSystemMessages); each conversation starts with a full window behind a system message.",
         };
-        var command = new Command("bench", "Measure throughput and latency (embedded Garnet unless --redis) on conversations under a prefix of its own, " +
-            "{prefix}:bench:{random}, deleted afterwards. --max-turns defaults to 20 and --ttl to 1800 here. Ctrl-C prints the partial result.")
+        var summarizer = new Option<string?>("--summarizer")
         {
-            scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json, connections, minThreads, pinSystem,
+            Description = "With --summarize: instant (default) runs a ChatMemorySummarizer in the background (RunAsync, default options) whose " +
+                "model answers a constant short text at once, so the run measures what summarizing costs the memory and Redis; none runs " +
+                "no summarizer (a summarizer that is down): each conversation starts with its pending part at the cap (--max-pending, " +
+                "mind the size: conversations x (window + cap) messages), so every append also drops one. Each conversation starts with a " +
+                "full window either way. The result counts the messages summarized, the summarizations (model calls) and the messages dropped.",
+        };
+        summarizer.AcceptOnlyFromAmong("instant", "none");
+        var fill = new Option<bool>("--fill")
+        {
+            Description = "Start each conversation with a full window, so that every measured append trims (always so for read, chat, " +
+                "--pin-system and --summarize): compare plain appends with --summarize ones on the same footing.",
+        };
+        var command = new Command("bench", "Measure throughput and latency (embedded Garnet unless --redis) on conversations under a prefix of its own, " +
+            "{prefix}:bench:{random}, deleted afterwards. --max-turns defaults to 20 and --ttl to 1800 here. Ctrl-C prints the partial result. " +
+            "With --summarize, appends keep what leaves the window for a rolling summary (see --summarizer).")
+        {
+            scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json, connections, minThreads, pinSystem, summarizer, fill,
         };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
+            // Its own prefix, never the user's conversations: {prefix}:bench:{random}, deleted afterwards.
+            var config = CliOptions.Config(parsed, defaultMaxTurns: 20, defaultTtlSeconds: 1800);
+            var mode = parsed.GetValue(summarizer);
+            if (mode is not null && !config.Summarize)
+            {
+                throw new ArgumentException("--summarizer needs --summarize (or CHATMEM_SUMMARIZE=1).");
+            }
+
+            var summarizing = config.Summarize ? mode ?? "instant" : "off";
+            if (config.Summarize && parsed.GetValue(scenario)!.StartsWith("raw-", StringComparison.Ordinal))
+            {
+                throw new ArgumentException("--summarize applies to the append, read and chat scenarios, not raw-* (plain window rule).");
+            }
+
             var settings = new BenchSettings(
                 parsed.GetValue(scenario)!,
                 Positive(parsed.GetValue(concurrency), "--concurrency"),
@@ -54,7 +83,10 @@ internal static class BenchCommand
                 TimeSpan.FromSeconds(parsed.GetValue(warmup)),
                 parsed.GetValue(connections),
                 parsed.GetValue(minThreads),
-                parsed.GetValue(pinSystem));
+                parsed.GetValue(pinSystem),
+                summarizing,
+                parsed.GetValue(fill),
+                config.MaxPendingMessages);
             if (settings.MinThreads < 0)
             {
                 throw new ArgumentException($"--min-threads must be 0 or more (was {settings.MinThreads}).");
@@ -65,8 +97,6 @@ internal static class BenchCommand
                 ThreadPool.SetMinThreads(settings.MinThreads, settings.MinThreads);
             }
 
-            // Its own prefix, never the user's conversations: {prefix}:bench:{random}, deleted afterwards.
-            var config = CliOptions.Config(parsed, defaultMaxTurns: 20, defaultTtlSeconds: 1800);
             config.KeyPrefix = $"{config.KeyPrefix}:bench:{Guid.NewGuid().ToString("N")[..8]}";
             config.Connections = settings.Connections;
             config.Window.PinSystemMessages = settings.PinSystem;
@@ -81,7 +111,25 @@ internal static class BenchCommand
 
             // Progress lines only for a person watching: never into a redirected stderr.
             Action<string>? progress = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"bench: {line}");
-            var result = await LoadGenerator.RunAsync(memory, settings, progress, ct, raw);
+
+            // The instant summarizer runs in the background during the fill, the warm-up and the measurement, as the hosted
+            // service would beside a service's appends; a failure would be logged to stderr (and fail the run).
+            var summaryLog = new StderrLogger<ChatMemorySummarizer>();
+            using var stopSummarizer = new CancellationTokenSource();
+            var background = summarizing == "instant"
+                ? new ChatMemorySummarizer(memory, new InstantSummarizer(), new ChatMemorySummarizerOptions(), summaryLog).RunAsync(stopSummarizer.Token)
+                : Task.CompletedTask;
+            BenchResult result;
+            try
+            {
+                result = await LoadGenerator.RunAsync(memory, settings, progress, ct, raw);
+            }
+            finally
+            {
+                await stopSummarizer.CancelAsync();
+                await background;
+            }
+
             // Not with ct: after Ctrl-C the keys must still go. (When Redis fails mid-run there is no clean-up; the TTL,
             // 1800 s unless --ttl, is the backstop.)
             await LoadGenerator.CleanUpAsync(memory, settings, CancellationToken.None);
@@ -101,9 +149,15 @@ internal static class BenchCommand
                 AnsiConsole.Write(new Table().AddColumns("scenario", "callers", "ops", "seconds", "ops/s", "p50 ms", "p99 ms", "allocated B/op")
                     .AddRow(result.Scenario, F(result.Concurrency), F(result.Ops), F(result.Seconds, "0.0"), F(result.OpsPerSec), F(result.P50Ms, "0.000"),
                         F(result.P99Ms, "0.000"), F(result.AllocatedBytesPerOp)));
+                if (summarizing != "off")
+                {
+                    // A table of its own: one row of twelve columns would not fit a terminal.
+                    AnsiConsole.Write(new Table().AddColumns("summarizer", "messages summarized", "summarizations", "pending dropped")
+                        .AddRow(summarizing, F(result.Summarized), F(result.Summarizations), F(result.Dropped)));
+                }
             }
 
-            return interrupted ? ExitCodes.Cancelled : ExitCodes.Ok;
+            return interrupted ? ExitCodes.Cancelled : summaryLog.Count > 0 ? ExitCodes.ModelFailed : ExitCodes.Ok;
         }, persistent: false));
         return command;
     }

@@ -16,7 +16,10 @@ namespace RactoGateway.Redis.Cli.Commands;
 /// <c>--endpoint</c>) it talks to an OpenAI-compatible server; otherwise to the offline <see cref="EchoAssistant"/>.
 /// The API key (option, else CHATMEM_API_KEY, else OPENAI_API_KEY) is never printed. The model is sent the history the
 /// middleware makes valid for a provider (no orphan tool results, no unanswered tool calls); <c>/history</c> shows
-/// the stored records as they are.
+/// the stored records as they are. With <c>--summarize</c> (or CHATMEM_SUMMARIZE=1), a <see cref="ChatMemorySummarizer"/>
+/// folds what leaves the window into the conversation's rolling summary, inline (each turn's append returns once it is
+/// folded, so nothing is left for a background loop this one-shot process would not wait for), with the same model, or
+/// offline with the <see cref="OfflineSummarizer"/>; the summary is sent to the model as a system message.
 /// </summary>
 internal static class ChatCommand
 {
@@ -26,7 +29,10 @@ internal static class ChatCommand
         var endpoint = new Option<string?>("--endpoint") { Description = "OpenAI-compatible base URL, e.g. http://localhost:11434/v1 (default: OpenAI's)." };
         var model = new Option<string?>("--model") { Description = "Model name; with it, chat talks to the endpoint instead of the offline echo assistant." };
         var apiKey = new Option<string?>("--api-key") { Description = "API key (default: $CHATMEM_API_KEY, else $OPENAI_API_KEY). Never printed." };
-        var command = new Command("chat", "Chat through the memory middleware: one user message per line; /history, /exit. Offline echo assistant unless --model.")
+        var command = new Command("chat", "Chat through the memory middleware: one user message per line; /history, /exit. Offline echo assistant unless --model. " +
+            "With --summarize, what leaves the window is folded into a rolling summary before each turn returns, by the same model " +
+            "(offline: a deterministic summarizer that concatenates the folded messages, newest kept within the size bound); " +
+            "a failed summarization is reported on stderr, leaves the messages pending and makes the exit code 4.")
         {
             conversation, endpoint, model, apiKey,
         };
@@ -39,16 +45,38 @@ internal static class ChatCommand
             }
 
             using var inner = Assistant(parsed.GetValue(endpoint), parsed.GetValue(model), parsed.GetValue(apiKey));
-            var memory = session.Open(CliOptions.Config(parsed));
+            var config = CliOptions.Config(parsed);
+            var memory = session.Open(config);
+            var summaryLog = new StderrLogger<ChatMemorySummarizer>();
+            using var offlineSummarizer = config.Summarize && inner is EchoAssistant ? new OfflineSummarizer() : null;
+            var summarizer = config.Summarize
+                ? new ChatMemorySummarizer(memory, offlineSummarizer ?? inner, new ChatMemorySummarizerOptions { Inline = true }, summaryLog)
+                : null;
             using var client = new ChatClientBuilder(inner).UseChatMemory(memory).Build();
             var options = new ChatOptions { ConversationId = id };
             var interactive = !Console.IsInputRedirected;
             if (interactive)
             {
-                AnsiConsole.MarkupLine($"[grey]conversation {Markup.Escape(id)}: {Markup.Escape(Describe(inner))}; /history shows it, /exit or Ctrl+D ends[/]");
+                var summarizing = summarizer is null ? "" : offlineSummarizer is null ? "; rolling summary by the same model" : "; rolling summary by the offline summarizer";
+                AnsiConsole.MarkupLine($"[grey]conversation {Markup.Escape(id)}: {Markup.Escape(Describe(inner))}{summarizing}; /history shows it, /exit or Ctrl+D ends[/]");
             }
 
             var failures = 0;
+            if (summarizer is not null)
+            {
+                // What earlier runs left pending (appends without a summarizer, a failed summarization) is folded first.
+                try
+                {
+                    await summarizer.SummarizePendingAsync(id, ct);
+                }
+                catch (Exception ex) when (ex is not (RedisException or TimeoutException or OperationCanceledException))
+                {
+                    failures++;
+                    var cause = ex is AggregateException { InnerExceptions: [var first, ..] } ? first : ex;
+                    await Console.Error.WriteLineAsync($"chatmem: summarizing the pending messages failed (they stay pending): {cause.Message.ReplaceLineEndings(" ")}");
+                }
+            }
+
             using var stdin = new StreamReader(Console.OpenStandardInput(), System.Text.Encoding.UTF8);
             while (true)
             {
@@ -96,7 +124,7 @@ internal static class ChatCommand
                 }
             }
 
-            return failures == 0 ? ExitCodes.Ok : ExitCodes.ModelFailed;
+            return failures == 0 && summaryLog.Count == 0 ? ExitCodes.Ok : ExitCodes.ModelFailed;
         }));
         return command;
     }

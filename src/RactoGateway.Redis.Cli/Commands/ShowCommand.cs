@@ -7,14 +7,22 @@ using Spectre.Console;
 namespace RactoGateway.Redis.Cli.Commands;
 
 /// <summary><c>chatmem show &lt;conversation&gt; [--json]</c>: the stored messages, oldest first. A conversation that does not
-/// exist prints an empty result and says so on stderr (exit 0: an empty conversation is not an error).</summary>
+/// exist prints an empty result and says so on stderr (exit 0: an empty conversation is not an error). The rolling
+/// summary (<see cref="ChatMemoryMessage.IsSummary"/>) is marked: role <c>system (summary)</c> in the table,
+/// <c>"summary": true</c> in JSON.</summary>
 internal static class ShowCommand
 {
     public static Command Create()
     {
         var conversation = new Argument<string>("conversation") { Description = "Conversation id." };
-        var json = new Option<bool>("--json") { Description = "Print exactly a JSON array of {\"role\",\"content\"} objects and nothing else." };
-        var command = new Command("show", "Show the stored messages, oldest first.") { conversation, json };
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print exactly a JSON array of {\"role\",\"content\"} objects and nothing else; the rolling summary's object " +
+                "also has \"summary\": true (no other object has that key).",
+        };
+        var command = new Command("show", "Show the stored messages, oldest first: what a read returns (pinned system messages, the rolling " +
+            "summary, the window; messages still waiting to be summarized are not shown). The rolling summary (see --summarize) is the row " +
+            "whose role is \"system (summary)\".") { conversation, json };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
             var config = CliOptions.Config(parsed);
@@ -40,10 +48,13 @@ internal static class ShowCommand
         return command;
     }
 
-    /// <summary>A table of index, role and content; shared with <c>demo</c>.</summary>
+    /// <summary>The role column of a message: the rolling summary's reads <c>system (summary)</c>.</summary>
+    public const string SummaryRole = "system (summary)";
+
+    /// <summary>A table of index, role and content (the summary's role is <see cref="SummaryRole"/>); shared with <c>demo</c> and <c>chat</c>.</summary>
     public static Table Table(IReadOnlyList<ChatMemoryMessage> history, string? title = null)
     {
-        var table = new Table().AddColumn("#").AddColumn("role").AddColumn("content");
+        var table = new Table().AddColumn("#").AddColumn(new TableColumn("role").NoWrap()).AddColumn("content");
         if (title is not null)
         {
             table.Title(title);
@@ -51,7 +62,7 @@ internal static class ShowCommand
 
         for (var i = 0; i < history.Count; i++)
         {
-            table.AddRow((i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(history[i].Role), Markup.Escape(history[i].Content));
+            table.AddRow((i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(history[i].IsSummary ? SummaryRole : history[i].Role), Markup.Escape(history[i].Content));
         }
 
         return table;
@@ -68,6 +79,11 @@ internal static class ShowCommand
                 writer.WriteStartObject();
                 writer.WriteString("role", message.Role);
                 writer.WriteString("content", message.Content);
+                if (message.IsSummary)
+                {
+                    writer.WriteBoolean("summary", true);
+                }
+
                 writer.WriteEndObject();
             }
 
