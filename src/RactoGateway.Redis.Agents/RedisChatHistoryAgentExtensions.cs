@@ -2,7 +2,7 @@ using Microsoft.Agents.AI;
 
 namespace RactoGateway.Redis.Agents;
 
-/// <summary>Wires a <see cref="RedisChatHistoryProvider"/> into a <see cref="ChatClientAgent"/>.</summary>
+/// <summary>Wires a <see cref="RedisChatHistoryProvider"/> and a <see cref="RedisRecallContextProvider"/> into a <see cref="ChatClientAgent"/>.</summary>
 public static class RedisChatHistoryAgentExtensions
 {
     /// <summary>Keeps the agent's chat history in <paramref name="memory"/>: sets
@@ -18,6 +18,27 @@ public static class RedisChatHistoryAgentExtensions
         ArgumentNullException.ThrowIfNull(agentOptions);
         ArgumentNullException.ThrowIfNull(memory);
         agentOptions.ChatHistoryProvider = new RedisChatHistoryProvider(memory, options);
+        return agentOptions;
+    }
+
+    /// <summary>Gives the agent long-term recall: adds a new <see cref="RedisRecallContextProvider"/> to
+    /// <see cref="ChatClientAgentOptions.AIContextProviders"/> (after any already there). Use it together with
+    /// <see cref="UseRedisChatHistory"/>, whose conversation it recalls from.</summary>
+    /// <param name="agentOptions">The agent's options, changed in place.</param>
+    /// <param name="recall">The recall attached to the agent's memory.</param>
+    /// <param name="options">How many messages, and the conversation id; optional.</param>
+    /// <param name="logger">Receives recall skipped on a server without vector sets; optional.</param>
+    /// <returns><paramref name="agentOptions"/>, for chaining into <c>chatClient.AsAIAgent(options)</c>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="agentOptions"/> or <paramref name="recall"/> is null.</exception>
+    /// <exception cref="ArgumentException"><see cref="RedisRecallContextProviderOptions.Top"/> is not from 1 to 100.</exception>
+    public static ChatClientAgentOptions UseRedisRecall(
+        this ChatClientAgentOptions agentOptions, ChatMemoryRecall recall, RedisRecallContextProviderOptions? options = null,
+        Microsoft.Extensions.Logging.ILogger<RedisRecallContextProvider>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(agentOptions);
+        ArgumentNullException.ThrowIfNull(recall);
+        var provider = new RedisRecallContextProvider(recall, options, logger);
+        agentOptions.AIContextProviders = [.. agentOptions.AIContextProviders ?? [], provider];
         return agentOptions;
     }
 }

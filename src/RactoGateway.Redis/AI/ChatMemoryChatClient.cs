@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
 
 namespace RactoGateway.Redis;
 
@@ -11,21 +12,49 @@ namespace RactoGateway.Redis;
 /// Callers send only the new messages of a turn. When the inner client fails, nothing is stored; a streamed response is
 /// stored once the stream completes.
 /// </summary>
-public sealed class ChatMemoryChatClient : DelegatingChatClient
+/// <remarks>
+/// With <see cref="ChatMemoryChatClientOptions.RecallTop"/> set, each call also recalls earlier messages relevant to the
+/// request's last user message (in parallel with reading the history) and sends them as one marked <c>system</c> context
+/// message right after the history's leading system messages (the pinned prompt and the rolling summary); see
+/// <see cref="ChatMemoryRecall.ToContextMessage"/>. That message is never stored. On a server without vector sets the
+/// chat goes on without it (logged once, through the recall's logger).
+/// </remarks>
+public sealed partial class ChatMemoryChatClient : DelegatingChatClient
 {
     private readonly IChatMemory _memory;
     private readonly ChatMemoryChatClientOptions _options;
+    private readonly ChatMemoryRecall? _recall;
+    private readonly int _recallTop;
+    private int _recallUnsupportedLogged;
 
     /// <summary>Wraps <paramref name="innerClient"/>.</summary>
     /// <param name="innerClient">The client that talks to the model.</param>
     /// <param name="memory">Where conversations are kept.</param>
-    /// <param name="options">How the conversation id and the history budget are found; optional.</param>
+    /// <param name="options">How the conversation id, the history budget and recall are found; optional. Recall
+    /// (<see cref="ChatMemoryChatClientOptions.RecallTop"/> and <see cref="ChatMemoryChatClientOptions.Recall"/>) is read
+    /// here, once.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="memory"/> is null.</exception>
+    /// <exception cref="ArgumentException"><see cref="ChatMemoryChatClientOptions.RecallTop"/> is set, but there is no
+    /// <see cref="ChatMemoryChatClientOptions.Recall"/> and no recall attached to <paramref name="memory"/>.</exception>
     public ChatMemoryChatClient(IChatClient innerClient, IChatMemory memory, ChatMemoryChatClientOptions? options = null)
+        : this(innerClient, memory, options, null)
+    {
+    }
+
+    /// <summary>Wraps <paramref name="innerClient"/>; <paramref name="servicesRecall"/> (the one registered in the services) serves when the options name none.</summary>
+    internal ChatMemoryChatClient(IChatClient innerClient, IChatMemory memory, ChatMemoryChatClientOptions? options, ChatMemoryRecall? servicesRecall)
         : base(innerClient)
     {
         ArgumentNullException.ThrowIfNull(memory);
         _memory = memory;
         _options = options ?? new ChatMemoryChatClientOptions();
+        if (_options.RecallTop is { } top)
+        {
+            _recallTop = top;
+            _recall = _options.Recall ?? servicesRecall ?? (memory as RedisChatMemory)?.RecallSlot ?? throw new ArgumentException(
+                "RecallTop is set but there is no ChatMemoryRecall: set ChatMemoryChatClientOptions.Recall, register one in the services, " +
+                "or attach one to the memory (new ChatMemoryRecall(memory, embeddings)).", nameof(options));
+        }
     }
 
     /// <inheritdoc />
@@ -38,8 +67,8 @@ public sealed class ChatMemoryChatClient : DelegatingChatClient
             return await base.GetResponseAsync(request, options, cancellationToken).ConfigureAwait(false);
         }
 
-        var history = await HistoryAsync(conversationId, request, cancellationToken).ConfigureAwait(false);
-        var response = await base.GetResponseAsync([.. history, .. request], WithoutConversationId(options), cancellationToken).ConfigureAwait(false);
+        var sent = await MessagesAsync(conversationId, request, cancellationToken).ConfigureAwait(false);
+        var response = await base.GetResponseAsync(sent, WithoutConversationId(options), cancellationToken).ConfigureAwait(false);
         await _memory.AppendManyAsync(conversationId, [.. request, .. response.Messages], cancellationToken).ConfigureAwait(false);
         response.ConversationId = conversationId;
         return response;
@@ -52,9 +81,9 @@ public sealed class ChatMemoryChatClient : DelegatingChatClient
         ArgumentNullException.ThrowIfNull(messages);
         var request = messages.ToList();
         var conversationId = ConversationIdOf(request, options);
-        var history = conversationId is null ? [] : await HistoryAsync(conversationId, request, cancellationToken).ConfigureAwait(false);
+        var sent = conversationId is null ? request : await MessagesAsync(conversationId, request, cancellationToken).ConfigureAwait(false);
         var updates = new List<ChatResponseUpdate>();
-        await foreach (var update in base.GetStreamingResponseAsync([.. history, .. request], conversationId is null ? options : WithoutConversationId(options), cancellationToken)
+        await foreach (var update in base.GetStreamingResponseAsync(sent, conversationId is null ? options : WithoutConversationId(options), cancellationToken)
             .ConfigureAwait(false))
         {
             if (conversationId is null)
@@ -85,9 +114,66 @@ public sealed class ChatMemoryChatClient : DelegatingChatClient
     private string? ConversationIdOf(List<ChatMessage> request, ChatOptions? options) =>
         options?.ConversationId is { Length: > 0 } id ? id : _options.ConversationIdSelector?.Invoke(request, options);
 
-    // Valid for a model together with the request: see IChatMemory.GetChatMessagesForRequestAsync.
-    private Task<IReadOnlyList<ChatMessage>> HistoryAsync(string conversationId, List<ChatMessage> request, CancellationToken cancellationToken) =>
-        _memory.GetChatMessagesForRequestAsync(conversationId, request, _options.MaxHistoryTokens, cancellationToken);
+    // History, recalled context and request: valid for a model (see IChatMemory.GetChatMessagesForRequestAsync; the
+    // context message joins the leading system messages, where every provider accepts one).
+    private async Task<List<ChatMessage>> MessagesAsync(string conversationId, List<ChatMessage> request, CancellationToken cancellationToken)
+    {
+        var historyTask = _memory.GetChatMessagesForRequestAsync(conversationId, request, _options.MaxHistoryTokens, cancellationToken);
+        var recallTask = RecallAsync(conversationId, request, cancellationToken);
+        await Task.WhenAll(historyTask, recallTask).ConfigureAwait(false);
+        List<ChatMessage> sent = [.. await historyTask.ConfigureAwait(false), .. request];
+        if (ChatMemoryRecall.ToContextMessage(await recallTask.ConfigureAwait(false), sent) is { } context)
+        {
+            var at = 0;
+            while (at < sent.Count && sent[at].Role == ChatRole.System)
+            {
+                at++;
+            }
+
+            sent.Insert(at, context);
+        }
+
+        return sent;
+    }
+
+    private async Task<IReadOnlyList<RecalledMessage>> RecallAsync(string conversationId, List<ChatMessage> request, CancellationToken cancellationToken)
+    {
+        if (_recall is null || LastUserText(request) is not { } query)
+        {
+            return [];
+        }
+
+        try
+        {
+            return await _recall.RecallAsync(conversationId, query, _recallTop, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotSupportedException ex)
+        {
+            // The server has no vector sets: the chat goes on with the window and summary alone.
+            if (Interlocked.Exchange(ref _recallUnsupportedLogged, 1) == 0)
+            {
+                RecallSkipped(_recall.Logger, ex.Message);
+            }
+
+            return [];
+        }
+    }
+
+    private static string? LastUserText(List<ChatMessage> request)
+    {
+        for (var i = request.Count - 1; i >= 0; i--)
+        {
+            if (request[i]?.Role == ChatRole.User)
+            {
+                return string.IsNullOrWhiteSpace(request[i].Text) ? null : request[i].Text;
+            }
+        }
+
+        return null;
+    }
+
+    [LoggerMessage(21, LogLevel.Warning, "Chats go on without recalled context: {Reason}", EventName = "RecallSkipped")]
+    private static partial void RecallSkipped(ILogger logger, string reason);
 
     // The memory owns the history: an inner client that keeps server-side conversations must not also get the id.
     private static ChatOptions? WithoutConversationId(ChatOptions? options)
@@ -109,7 +195,9 @@ public static class ChatMemoryChatClientBuilderExtensions
     /// <summary>Gives the pipeline conversation memory in Redis; see <see cref="ChatMemoryChatClient"/>.</summary>
     /// <param name="builder">The pipeline.</param>
     /// <param name="memory">The memory; when <see langword="null"/>, the <see cref="IChatMemory"/> registered in the services.</param>
-    /// <param name="configure">Sets the options; optional.</param>
+    /// <param name="configure">Sets the options; optional. With <see cref="ChatMemoryChatClientOptions.RecallTop"/> set and
+    /// no <see cref="ChatMemoryChatClientOptions.Recall"/>, the <see cref="ChatMemoryRecall"/> registered in the services
+    /// is used, else the one attached to the memory.</param>
     /// <returns><paramref name="builder"/>, for chaining.</returns>
     public static ChatClientBuilder UseChatMemory(this ChatClientBuilder builder, IChatMemory? memory = null, Action<ChatMemoryChatClientOptions>? configure = null)
     {
@@ -120,6 +208,7 @@ public static class ChatMemoryChatClientBuilderExtensions
             inner,
             memory ?? (IChatMemory?)services.GetService(typeof(IChatMemory)) ?? throw new InvalidOperationException(
                 "UseChatMemory() found no IChatMemory: pass one, or register a RedisChatMemory with services.AddRedisChatMemory()."),
-            options));
+            options,
+            options.RecallTop is null || options.Recall is not null ? null : (ChatMemoryRecall?)services.GetService(typeof(ChatMemoryRecall))));
     }
 }

@@ -23,6 +23,13 @@ namespace RactoGateway.Redis;
 /// </remarks>
 public sealed partial class ChatMemoryRecall
 {
+    /// <summary>The <see cref="ChatMessage.AdditionalProperties"/> key (value <see langword="true"/>) that marks the
+    /// context message of <see cref="ToContextMessage"/>: recalled context, not part of the conversation.</summary>
+    public const string ContextPropertyName = "ractogateway.recall";
+
+    /// <summary>The first line of the context message's text.</summary>
+    public const string ContextHeading = "Earlier in this conversation (recalled, oldest first):";
+
     private readonly RedisChatMemory _memory;
     private readonly IEmbeddingGenerator<string, Embedding<float>> _embeddings;
     private readonly VectorSetStore _store;
@@ -191,6 +198,60 @@ public sealed partial class ChatMemoryRecall
         {
             await _owners.RemoveConversationAsync(owner, conversationId, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>Where integrations log that recall was skipped (the logger given to the constructor).</summary>
+    internal ILogger Logger => _logger;
+
+    /// <summary>
+    /// The one context message that hands <paramref name="recalled"/> to a model: a <c>system</c> message reading
+    /// <c>Earlier in this conversation (recalled, oldest first):</c> followed by a line <c>- role: text</c> per message,
+    /// ordered by position (oldest first), and marked with <see cref="ContextPropertyName"/> in its
+    /// <see cref="ChatMessage.AdditionalProperties"/>. What the model is sent anyway (same message id, or same role and
+    /// text as one of <paramref name="present"/>) and repeats are left out. The <see cref="ChatMemoryChatClient"/>
+    /// middleware (<see cref="ChatMemoryChatClientOptions.RecallTop"/>) and the Agent Framework recall provider use it.
+    /// </summary>
+    /// <param name="recalled">What <see cref="RecallAsync"/> returned, in any order.</param>
+    /// <param name="present">The messages the model is sent besides (history and request); optional.</param>
+    /// <returns>The context message; <see langword="null"/> when nothing is left to add.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="recalled"/> is null.</exception>
+    public static ChatMessage? ToContextMessage(IEnumerable<RecalledMessage> recalled, IEnumerable<ChatMessage>? present = null)
+    {
+        ArgumentNullException.ThrowIfNull(recalled);
+        var ids = new HashSet<string>(StringComparer.Ordinal);
+        var seen = new HashSet<(string Role, string Text)>();
+        foreach (var message in present ?? [])
+        {
+            if (message is null)
+            {
+                continue;
+            }
+
+            if (message.MessageId is { Length: > 0 } id)
+            {
+                ids.Add(id);
+            }
+
+            seen.Add((message.Role.Value, message.Text.Trim()));
+        }
+
+        var text = new System.Text.StringBuilder();
+        foreach (var hit in recalled.Where(r => r is not null).OrderBy(r => r.ConversationId, StringComparer.Ordinal).ThenBy(r => r.Position))
+        {
+            var message = hit.Message;
+            var content = message.Content.Trim();
+            if (content.Length == 0 || (message.MessageId is { Length: > 0 } id && ids.Contains(id)) || !seen.Add((message.Role, content)))
+            {
+                continue;
+            }
+
+            text.Append(text.Length == 0 ? ContextHeading : "").Append("\n- ").Append(message.Role).Append(": ")
+                .Append(content.ReplaceLineEndings("\n  "));
+        }
+
+        return text.Length == 0
+            ? null
+            : new ChatMessage(ChatRole.System, text.ToString()) { AdditionalProperties = new() { [ContextPropertyName] = true } };
     }
 
     private async Task<ReadOnlyMemory<float>> EmbedAsync(string text, CancellationToken cancellationToken) =>

@@ -1,0 +1,107 @@
+using Microsoft.Agents.AI;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace RactoGateway.Redis.Agents;
+
+/// <summary>
+/// Long-term recall for an <see cref="AIAgent"/>: before each run it recalls the earlier messages of the session's Redis
+/// conversation (those that have left the window) most relevant to the latest user message, and gives them to the model
+/// as the run's extra <see cref="AIContext.Instructions"/>, in the text of <see cref="ChatMemoryRecall.ToContextMessage"/>
+/// (<c>Earlier in this conversation (recalled, oldest first):</c> then <c>- role: text</c> per message).
+/// </summary>
+/// <remarks>
+/// <para>Instructions, not <see cref="AIContext.Messages"/>: instructions are transient (never stored by the
+/// <see cref="RedisChatHistoryProvider"/>) and every chat client sends them where a provider accepts a system prompt
+/// (OpenAI: a leading system message; Anthropic: the top-level <c>system</c> parameter), while context messages are
+/// appended after the history and the request, where a system message breaks Anthropic's rules and a user message
+/// breaks its alternation, and are then stored with the conversation.</para>
+/// <para>What the model is sent anyway (the history and the request) is left out, and nothing is added when nothing is
+/// recalled. On a server without vector sets the run goes on without recall (logged once).</para>
+/// <para>The conversation is the one of the agent's <see cref="RedisChatHistoryProvider"/> unless
+/// <see cref="RedisRecallContextProviderOptions.ConversationIdSelector"/> says otherwise. Indexing needs a
+/// <see cref="ChatMemorySummarizer"/> running on the memory (see <see cref="ChatMemoryRecall"/>).</para>
+/// </remarks>
+public sealed partial class RedisRecallContextProvider : AIContextProvider
+{
+    private const int MaxTop = 100;
+
+    private readonly int _top;
+    private readonly Func<AIAgent, AgentSession?, string?>? _conversationIdSelector;
+    private readonly ILogger _logger;
+    private int _unsupportedLogged;
+
+    /// <summary>Creates a provider that recalls through <paramref name="recall"/>.</summary>
+    /// <param name="recall">The recall attached to the agent's memory.</param>
+    /// <param name="options">How many messages, and the conversation id; optional.</param>
+    /// <param name="logger">Receives recall skipped on a server without vector sets; optional.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="recall"/> is null.</exception>
+    /// <exception cref="ArgumentException"><see cref="RedisRecallContextProviderOptions.Top"/> is not from 1 to 100.</exception>
+    public RedisRecallContextProvider(ChatMemoryRecall recall, RedisRecallContextProviderOptions? options = null, ILogger<RedisRecallContextProvider>? logger = null)
+        : base(provideInputMessageFilter: static messages => messages)
+    {
+        ArgumentNullException.ThrowIfNull(recall);
+        _top = options?.Top ?? new RedisRecallContextProviderOptions().Top;
+        if (_top is < 1 or > MaxTop)
+        {
+            throw new ArgumentException($"Top must be from 1 to {MaxTop}.", nameof(options));
+        }
+
+        Recall = recall;
+        _conversationIdSelector = options?.ConversationIdSelector;
+        _logger = (ILogger?)logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The recall the provider searches.</summary>
+    public ChatMemoryRecall Recall { get; }
+
+    /// <inheritdoc />
+    protected override async ValueTask<AIContext> ProvideAIContextAsync(InvokingContext context, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+
+        // Every message the model is about to get (this provider sees them all, not only the caller's): the history and
+        // the request, to search for the latest user message and to leave out what is sent anyway.
+        var messages = context.AIContext.Messages?.ToList() ?? [];
+        var query = messages.LastOrDefault(m => m?.Role == ChatRole.User)?.Text;
+        if (string.IsNullOrWhiteSpace(query) || ConversationIdOf(context) is not { Length: > 0 } conversationId)
+        {
+            return new AIContext();
+        }
+
+        IReadOnlyList<RecalledMessage> recalled;
+        try
+        {
+            recalled = await Recall.RecallAsync(conversationId, query, _top, cancellationToken: cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotSupportedException ex)
+        {
+            // The server has no vector sets: the agent goes on with the window and summary alone.
+            if (Interlocked.Exchange(ref _unsupportedLogged, 1) == 0)
+            {
+                RecallSkipped(_logger, ex.Message);
+            }
+
+            return new AIContext();
+        }
+
+        return new AIContext { Instructions = ChatMemoryRecall.ToContextMessage(recalled, messages)?.Text };
+    }
+
+    private string? ConversationIdOf(InvokingContext context)
+    {
+        if (_conversationIdSelector is not null)
+        {
+            return _conversationIdSelector(context.Agent, context.Session);
+        }
+
+        var history = context.Agent.GetService<RedisChatHistoryProvider>() ?? (context.Agent as ChatClientAgent)?.ChatHistoryProvider as RedisChatHistoryProvider
+            ?? throw new InvalidOperationException(
+                "RedisRecallContextProvider found no RedisChatHistoryProvider on the agent: add one (UseRedisChatHistory) or set ConversationIdSelector.");
+        return context.Session is null ? null : history.GetConversationId(context.Session);
+    }
+
+    [LoggerMessage(1, LogLevel.Warning, "Agent runs go on without recalled context: {Reason}", EventName = "RecallSkipped")]
+    private static partial void RecallSkipped(ILogger logger, string reason);
+}

@@ -1,0 +1,211 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+namespace RactoGateway.Redis.Tests;
+
+/// <summary>builder.UseChatMemory(memory, o => o.RecallTop = k): recalled messages reach the model as one marked system
+/// context message the strict provider test model accepts (OpenAI and Anthropic rules), streamed or not, with tool calls
+/// in the window, pinned system messages and the rolling summary; never stored; skipped on servers without vector sets.</summary>
+public sealed class RecallMiddlewareTests
+{
+    private static readonly string[] Chatter =
+    [
+        "I like hiking in the mountains.", "Can you recommend a pasta recipe?", "My favourite colour is green.",
+        "I work as a nurse at night.", "We went to Lisbon last spring.", "Tell me a joke about cats.",
+    ];
+
+    private static readonly AIFunction Weather = AIFunctionFactory.Create((string city) => "21C", "get_weather");
+
+    private static async Task<(TestBed Bed, ChatMemorySummarizer Summarizer, ListLogger<ChatMemoryRecall> Log)> CreateAsync(string server)
+    {
+        var bed = await TestBed.CreateAsync(server, c =>
+        {
+            c.MaxTurns = 2;
+            c.Summarize = true;
+            c.Window.ToolCallAware = true;
+            c.Window.PinSystemMessages = true;
+        });
+        var log = new ListLogger<ChatMemoryRecall>();
+        _ = new ChatMemoryRecall(bed.Memory, new WordHashEmbeddingGenerator(), log);
+        return (bed, new ChatMemorySummarizer(bed.Memory, new StrictChatClient { Responder = FoldReplies.Fold }), log);
+    }
+
+    /// <summary>A pinned prompt, a fact, then chatter that pushes the fact out of the window (pending, then indexed).</summary>
+    private static async Task SeedAsync(TestBed bed, ChatMemorySummarizer summarizer, string id)
+    {
+        await bed.Memory.AppendAsync(id, "system", "You are terse.");
+        await bed.Memory.AppendTurnAsync(id, "My dog is called Biscuit.", "What a lovely name.");
+        foreach (var text in Chatter)
+        {
+            await bed.Memory.AppendTurnAsync(id, text, "Noted.");
+        }
+
+        Assert.True(await summarizer.SummarizePendingAsync(id) > 0);
+    }
+
+    private static async Task<string> AskAsync(IChatClient client, string text, ChatOptions options, bool streaming) => streaming
+        ? (await client.GetStreamingResponseAsync(text, options).ToChatResponseAsync()).Text
+        : (await client.GetResponseAsync(text, options)).Text;
+
+    private static bool IsContext(ChatMessage message) => message.AdditionalProperties?.TryGetValue(ChatMemoryRecall.ContextPropertyName, out var v) == true && v is true;
+
+    [Theory]
+    [InlineData(ProviderDialect.OpenAI, false)]
+    [InlineData(ProviderDialect.OpenAI, true)]
+    [InlineData(ProviderDialect.OpenAI | ProviderDialect.Anthropic, false)]
+    [InlineData(ProviderDialect.OpenAI | ProviderDialect.Anthropic, true)]
+    public async Task Recalled_messages_reach_the_model_as_one_context_message_every_provider_accepts(ProviderDialect dialect, bool streaming)
+    {
+        var (bed, summarizer, _) = await CreateAsync("garnet-vector");
+        await using var _ = bed;
+        await SeedAsync(bed, summarizer, "c");
+        var model = new StrictChatClient(dialect);
+        using var client = new ChatClientBuilder(model).UseChatMemory(bed.Memory, o => o.RecallTop = 3).UseFunctionInvocation().Build();
+        var options = new ChatOptions { ConversationId = "c", Tools = [Weather] };
+
+        // A tool loop with the context in place: the call, then the follow-up with the call and its result.
+        Assert.Equal("It is 21C.", await AskAsync(client, "weather in Paris for my dog?", options, streaming));
+
+        // Now the window holds that tool exchange, after the pinned prompt and the summary.
+        Assert.Equal("echo: What is my dog called?", await AskAsync(client, "What is my dog called?", options, streaming));
+
+        Assert.Empty(model.Rejections);
+        Assert.Equal(3, model.Calls.Count);
+        var sent = model.Calls[^1];
+        Assert.Equal(
+            ["system", "system", "system", "user", "assistant", "tool", "assistant", "user"],
+            sent.Select(m => m.Role.Value));
+        Assert.Equal("You are terse.", sent[0].Text);
+        Assert.Equal(true, sent[1].AdditionalProperties?[ChatMessageConversions.SummaryProperty]);
+        Assert.True(IsContext(sent[2]));
+        Assert.Single(sent, IsContext);
+        var lines = sent[2].Text.Split('\n');
+        Assert.Equal(ChatMemoryRecall.ContextHeading, lines[0]);
+        Assert.Equal("- user: My dog is called Biscuit.", lines[1]);   // the oldest recalled message comes first
+        Assert.InRange(lines.Length, 2, 4);
+        Assert.All(lines.Skip(1), l => Assert.Matches("^- (user|assistant): ", l));
+        Assert.Contains(sent[4].Contents, c => c is FunctionCallContent);
+
+        // Both calls of the tool loop carried the context; the context itself is never stored.
+        Assert.All(model.Calls, call => Assert.Single(call, IsContext));
+        var stored = await bed.Memory.GetHistoryAsync("c");
+        Assert.DoesNotContain(stored, m => m.Content.StartsWith(ChatMemoryRecall.ContextHeading, StringComparison.Ordinal));
+        Assert.All(await bed.Memory.GetChatMessagesAsync("c"), m => Assert.False(IsContext(m)));
+    }
+
+    [Fact]
+    public async Task Nothing_is_injected_when_nothing_is_recalled()
+    {
+        var (bed, _, _) = await CreateAsync("garnet-vector");
+        await using var _ = bed;
+        var model = new StrictChatClient(ProviderDialect.OpenAI | ProviderDialect.Anthropic);
+        using var client = new ChatClientBuilder(model).UseChatMemory(bed.Memory, o => o.RecallTop = 5).Build();
+        var options = new ChatOptions { ConversationId = "new" };
+
+        await client.GetResponseAsync("hello", options);
+        await client.GetResponseAsync([new ChatMessage(ChatRole.User, [new DataContent(new byte[] { 1 }, "image/png")])], options);
+
+        Assert.All(model.Calls, call => Assert.DoesNotContain(call, IsContext));
+        Assert.Equal(["user"], model.Calls[0].Select(m => m.Role.Value));
+    }
+
+    [Theory, InlineData("redis"), InlineData("garnet")]
+    public async Task Without_vector_sets_the_chat_works_and_nothing_is_injected(string server)
+    {
+        var (bed, summarizer, log) = await CreateAsync(server);
+        await using var _ = bed;
+        await SeedAsync(bed, summarizer, "c");
+        var model = new StrictChatClient(ProviderDialect.OpenAI | ProviderDialect.Anthropic);
+        using var client = new ChatClientBuilder(model).UseChatMemory(bed.Memory, o => o.RecallTop = 3).UseFunctionInvocation().Build();
+        var options = new ChatOptions { ConversationId = "c", Tools = [Weather] };
+
+        Assert.Equal("It is 21C.", await AskAsync(client, "weather in Paris?", options, streaming: false));
+        Assert.Equal("echo: What is my dog called?", await AskAsync(client, "What is my dog called?", options, streaming: true));
+
+        Assert.Empty(model.Rejections);
+        Assert.All(model.Calls, call => Assert.DoesNotContain(call, IsContext));
+        var skipped = Assert.Single(log.Entries, e => e.Id.Name == "RecallSkipped");
+        Assert.Contains("Redis 8 or later", skipped.Message, StringComparison.Ordinal);
+        var stored = await bed.Memory.GetHistoryAsync("c");
+        Assert.Equal(["What is my dog called?", "echo: What is my dog called?"], stored.TakeLast(2).Select(m => m.Content));
+    }
+
+    [Fact]
+    public async Task The_recall_can_come_from_dependency_injection()
+    {
+        var server = await TestServers.GetAsync("garnet-vector");
+        var services = new ServiceCollection().AddRedisChatMemory(server.ConnectionString, c =>
+        {
+            c.KeyPrefix = TestServers.UniquePrefix();
+            c.MaxTurns = 1;
+            c.Summarize = true;
+        });
+        services.AddSingleton(sp => new ChatMemoryRecall(sp.GetRequiredService<RedisChatMemory>(), new WordHashEmbeddingGenerator()));
+        var model = new StrictChatClient();
+        services.AddChatClient(model).UseChatMemory(configure: o => o.RecallTop = 1);
+        await using var provider = services.BuildServiceProvider();
+        var client = provider.GetRequiredService<IChatClient>();   // builds the pipeline, which resolves (and so attaches) the recall
+        var memory = provider.GetRequiredService<RedisChatMemory>();
+        await memory.AppendTurnAsync("di", "My dog is called Biscuit.", "Lovely.");
+        await memory.AppendTurnAsync("di", "I like pasta.", "Noted.");
+        await new ChatMemorySummarizer(memory, new StrictChatClient { Responder = FoldReplies.Fold }).SummarizePendingAsync("di");
+
+        await client.GetResponseAsync("What is my dog called?", new ChatOptions { ConversationId = "di" });
+
+        Assert.Equal(
+            ChatMemoryRecall.ContextHeading + "\n- user: My dog is called Biscuit.",
+            Assert.Single(model.Calls[0], IsContext).Text);
+    }
+
+    [Fact]
+    public void The_context_message_is_ordered_deduplicated_and_marked()
+    {
+        static RecalledMessage Hit(string role, string content, long position, string? id = null) =>
+            new(new ChatMemoryMessage(role, content) { MessageId = id }, "c", position, 0.9);
+
+        var context = ChatMemoryRecall.ToContextMessage(
+            [
+                Hit("assistant", "Biscuit is a fine name.", 7),
+                Hit("user", "My dog is called Biscuit.", 2),
+                Hit("user", "My dog is called Biscuit.", 40),          // a repeat
+                Hit("user", "Still in the window.", 9, id: "m9"),       // sent anyway, by id
+                Hit("assistant", "Noted.", 11),                         // sent anyway, by role and text
+                Hit("tool", "21C\nsunny", 5),
+                Hit("user", "  ", 3),
+            ],
+            [new ChatMessage(ChatRole.User, "still in the window, reworded") { MessageId = "m9" }, new ChatMessage(ChatRole.Assistant, "Noted.")]);
+
+        Assert.NotNull(context);
+        Assert.Equal(ChatRole.System, context.Role);
+        Assert.Equal(true, context.AdditionalProperties?[ChatMemoryRecall.ContextPropertyName]);
+        Assert.Equal(
+            "Earlier in this conversation (recalled, oldest first):\n- user: My dog is called Biscuit.\n- tool: 21C\n  sunny\n- assistant: Biscuit is a fine name.",
+            context.Text);
+
+        Assert.Null(ChatMemoryRecall.ToContextMessage([]));
+        Assert.Null(ChatMemoryRecall.ToContextMessage([Hit("assistant", "Noted.", 1)], [new ChatMessage(ChatRole.Assistant, "Noted.")]));
+        Assert.Equal("recalled", Assert.Throws<ArgumentNullException>(() => ChatMemoryRecall.ToContextMessage(null!)).ParamName);
+    }
+
+    [Fact]
+    public void RecallTop_is_validated_before_any_io()
+    {
+        using var memory = new RedisChatMemory(ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=100"), new ChatMemoryConfig { Summarize = true });
+        var options = new ChatMemoryChatClientOptions();
+        Assert.Equal("RecallTop", Assert.Throws<ArgumentOutOfRangeException>(() => options.RecallTop = 0).ParamName);
+        Assert.Equal("RecallTop", Assert.Throws<ArgumentOutOfRangeException>(() => options.RecallTop = ChatMemoryChatClientOptions.MaxRecallTop + 1).ParamName);
+        options.RecallTop = ChatMemoryChatClientOptions.MaxRecallTop;
+        options.RecallTop = null;
+
+        // RecallTop with no recall anywhere: refused when the client is made, not on the first chat.
+        var missing = Assert.Throws<ArgumentException>(() => new ChatMemoryChatClient(new StrictChatClient(), memory, new() { RecallTop = 3 }));
+        Assert.Equal("options", missing.ParamName);
+        Assert.Contains("ChatMemoryRecall", missing.Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new ChatClientBuilder(new StrictChatClient()).UseChatMemory(memory, o => o.RecallTop = 3).Build());
+
+        // Attached to the memory: found there.
+        _ = new ChatMemoryRecall(memory, new WordHashEmbeddingGenerator());
+        using var client = new ChatMemoryChatClient(new StrictChatClient(), memory, new() { RecallTop = 3 });
+    }
+}
