@@ -40,7 +40,7 @@ public sealed partial class RedisChatMemory
         if (outcome.Dropped > 0)
         {
             ChatMemoryInstruments.RecordPendingDropped(outcome.Dropped);
-            PendingDropped(_logger, outcome.Dropped, _config.MaxPendingMessages);
+            LogDropped(outcome.Dropped);
         }
 
         if (outcome.Pending > 0)
@@ -59,7 +59,23 @@ public sealed partial class RedisChatMemory
     /// <summary>Told of every conversation an append left with pending messages (the summarizer sets it, once).</summary>
     internal Func<string, CancellationToken, ValueTask>? PendingObserverSlot;
 
-    [LoggerMessage(2, LogLevel.Warning, "Dropped {DroppedCount} pending message(s) past MaxPendingMessages ({MaxPending}) before they were summarized: is a summarizer running?", EventName = "PendingMessagesDropped")]
+    // With no summarizer running every evicting append drops: one warning per interval, with the count since the last.
+    private void LogDropped(long dropped)
+    {
+        var unlogged = Interlocked.Add(ref _droppedUnlogged, dropped);
+        var now = Environment.TickCount64;
+        var last = Interlocked.Read(ref _droppedLoggedAt);
+        if ((last == 0 || now - last >= DroppedLogIntervalMs) && Interlocked.CompareExchange(ref _droppedLoggedAt, now, last) == last)
+        {
+            PendingDropped(_logger, Interlocked.Exchange(ref _droppedUnlogged, 0), _config.MaxPendingMessages);
+        }
+    }
+
+    private const long DroppedLogIntervalMs = 10_000;
+    private long _droppedUnlogged;
+    private long _droppedLoggedAt;
+
+    [LoggerMessage(2, LogLevel.Warning, "Dropped {DroppedCount} pending message(s) past MaxPendingMessages ({MaxPending}) before they were summarized (at most one such warning every 10 s): is a summarizer running?", EventName = "PendingMessagesDropped")]
     private static partial void PendingDropped(ILogger logger, long droppedCount, int maxPending);
 
     /// <summary>Runs one Redis call as one traced, timed operation (see <see cref="ChatMemoryInstruments.RunAsync"/>).</summary>

@@ -13,28 +13,32 @@ internal sealed class SummaryScript(ChatMemoryConfig config)
     private readonly int _maxHead = config.Window.PinSystemMessages ? config.Window.MaxPinnedMessages : 0;
 
     /// <summary>The summary of <paramref name="key"/> and up to <paramref name="batch"/> of its pending messages, oldest
-    /// first; <see langword="null"/> when the conversation has no summary element.</summary>
+    /// first; <see langword="null"/> when the conversation has no summary element. Two reads: the head (where the summary
+    /// is), then exactly the pending elements taken, never the window.</summary>
     public async Task<PendingBatch?> ReadAsync(IDatabaseAsync database, RedisKey key, int batch)
     {
-        var elements = await database.ListRangeAsync(key, 0, _maxHead + batch).ConfigureAwait(false);
-        for (var i = 0; i < elements.Length && i <= _maxHead; i++)
+        var head = await database.ListRangeAsync(key, 0, _maxHead).ConfigureAwait(false);
+        for (var i = 0; i < head.Length; i++)
         {
-            if (!elements[i].IsNull && SummaryElement.TryReadHeader(((ReadOnlyMemory<byte>)elements[i]).Span, out var header))
+            if (!head[i].IsNull && SummaryElement.TryReadHeader(((ReadOnlyMemory<byte>)head[i]).Span, out var header))
             {
-                var count = (int)Math.Min(header.Pending, elements.Length - i - 1);
-                var messages = new List<ChatMemoryMessage>(count);
-                var positions = new List<long>(count);
-                for (var j = i + 1; j <= i + count; j++)
+                var summary = MessageCodec.TryDecode(head[i])?.Content ?? "";
+                var taken = (int)Math.Min(header.Pending, batch);
+                var elements = taken == 0 ? [] : await database.ListRangeAsync(key, i + 1, i + taken).ConfigureAwait(false);
+                var messages = new List<ChatMemoryMessage>(elements.Length);
+                var positions = new List<long>(elements.Length);
+                for (var j = 0; j < elements.Length; j++)
                 {
                     // A corrupt pending element counts as folded: it could never be read anyway.
                     if (MessageCodec.TryDecode(elements[j]) is { } message)
                     {
                         messages.Add(message);
-                        positions.Add(header.Position + (j - i - 1));
+                        positions.Add(header.Position + j);
                     }
                 }
 
-                return new PendingBatch(header, MessageCodec.TryDecode(elements[i])?.Content ?? "", count, messages, positions);
+                // The commit compares epoch and position: had the list changed between the two reads, it is refused.
+                return new PendingBatch(header, summary, elements.Length, messages, positions);
             }
         }
 

@@ -161,10 +161,49 @@ elseif #fresh > 0 or trimOnly then
     return true
   end
 
+  -- The rolling summary's steady state, straight-line: messages one by one (no whole exchanges), no new pin, the summary
+  -- right after a head run of at most two pins. The evicted elements stay where they are: only the summary's counters
+  -- change (LSET), or past MaxPendingMessages the oldest pending are cut out after it. Otherwise the general path.
+  local function steadyFold()
+    if not fold or wholeExchanges or #newPins > 0 or #newBody == 0 then return false end
+    local head = redis.call('LRANGE', key, 0, 2)
+    local h = 0
+    while pinSystem and h < #head and kindOf(head[h + 1]) == 'pin' do h = h + 1 end
+    if h >= #head then return false end
+    local _, headEnd, p, f, d, e = string.find(head[h + 1], SUMMARY)
+    if e == nil then return false end
+    p, f, d = tonumber(p), tonumber(f), tonumber(d)
+    local m0 = n0 - h - 1 - p
+    local evicted = math.max(0, m0 + #newBody - window)
+    if m0 < 0 or evicted > m0 then return false end
+    if pinSystem and evicted > 0 then
+      -- a system message among the evicted (left in the body by an earlier version) joins the head run: general path
+      for _, element in ipairs(redis.call('LRANGE', key, h + 1 + p, h + p + evicted)) do
+        if kindOf(element) == 'pin' then return false end
+      end
+    end
+    push('RPUSH', newBody, 1, #newBody)
+    if evicted > 0 then
+      pending = p + evicted
+      dropped = math.max(0, pending - maxPending)
+      pending = pending - dropped
+      local summary = '{"role":"system","summary":{"pending":' .. string.format('%d', pending) .. ',"folded":' .. string.format('%d', f)
+        .. ',"dropped":' .. string.format('%d', d + dropped) .. ',"epoch":"' .. e .. '"}' .. string.sub(head[h + 1], headEnd + 1)
+      if dropped == 0 then
+        redis.call('LSET', key, h, summary)
+      else
+        redis.call('LTRIM', key, h + 1 + dropped, -1)
+        redis.call('LPUSH', key, summary)
+        for i = h, 1, -1 do redis.call('LPUSH', key, head[i]) end
+      end
+    end
+    return true
+  end
+
   if n0 + #fresh <= window and #newPins == 0 then
     -- Everything fits and the head run does not change: just push.
     push('RPUSH', newBody, 1, #newBody)
-  elseif not steadyPinned() then
+  elseif not steadyFold() and not steadyPinned() then
     -- Stored elements, read lazily in chunks that double while reading forwards (already all read when an id was
     -- looked up): each element copied into Lua costs about as much as a whole LTRIM, so only those looked at are read,
     -- and the pending part of a summarized list is jumped over, not read.
@@ -294,7 +333,6 @@ elseif #fresh > 0 or trimOnly then
     -- (When nothing is dropped and the head run is unchanged, the new messages are just pushed.)
     if evicted == 0 and cut == 1 and headSame then
       push('RPUSH', newBody, 1, #newBody)
-      pending = P
     elseif not fold then
       local drop = h0 + math.min(cut - 1, m0)
       if drop > 0 then redis.call('LTRIM', key, drop, -1) end

@@ -35,7 +35,7 @@ public sealed partial class ChatMemorySummarizer
     private readonly Func<string, IReadOnlyList<ChatMemoryMessage>, CancellationToken, Task<string>> _write;
     private readonly SummaryScript _script;
     private readonly ILogger _logger;
-    private readonly Channel<string> _queue = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleWriter = false });
+    private readonly Channel<(string ConversationId, long QueuedAt)> _queue = Channel.CreateUnbounded<(string, long)>();
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
 
 #pragma warning disable RS0026 // The constructors differ in their second, required parameter's type: never ambiguous.
@@ -218,7 +218,7 @@ public sealed partial class ChatMemorySummarizer
     {
         if (_queued.TryAdd(conversationId, 0))
         {
-            _queue.Writer.TryWrite(conversationId);
+            _queue.Writer.TryWrite((conversationId, Environment.TickCount64));
         }
 
         return ValueTask.CompletedTask;
@@ -228,9 +228,16 @@ public sealed partial class ChatMemorySummarizer
     {
         try
         {
-            await foreach (var conversationId in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            await foreach (var (conversationId, queuedAt) in _queue.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                // Taken off the set first: an append during this work queues the conversation again.
+                // Let evictions gather (the queue is in order, so this waits at most Delay per conversation), then take it
+                // off the set: an append during the work queues it again.
+                var wait = queuedAt + (long)_options.Delay.TotalMilliseconds - Environment.TickCount64;
+                if (wait > 0)
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(wait), cancellationToken).ConfigureAwait(false);
+                }
+
                 _queued.TryRemove(conversationId, out _);
                 await SummarizeLoggedAsync(conversationId, cancellationToken).ConfigureAwait(false);
             }

@@ -27,6 +27,11 @@ public sealed class ChatMemorySummarizerOptions
     /// counted, never thrown, and the messages stay pending.</summary>
     public bool Inline { get; set; }
 
+    /// <summary>How long the background loop lets a conversation's evictions gather before it summarizes them (default
+    /// 1 second, between 0 and 1 hour): one model call then folds several evicted messages instead of one each. Appends
+    /// never wait for it.</summary>
+    public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(1);
+
     /// <summary>Conversations the background loop (<see cref="ChatMemorySummarizer.RunAsync"/>) summarizes at once
     /// (default 4, between 1 and 256).</summary>
     public int MaxConcurrency { get; set; } = 4;
@@ -42,6 +47,7 @@ public sealed class ChatMemorySummarizerOptions
         string.IsNullOrWhiteSpace(Prompt) ? "ChatMemorySummarizerOptions.Prompt must not be empty."
         : MaxSummaryTokens < 16 ? $"ChatMemorySummarizerOptions.MaxSummaryTokens must be at least 16 (was {MaxSummaryTokens})."
         : MaxMessagesPerCall is < 1 or > 10_000 ? $"ChatMemorySummarizerOptions.MaxMessagesPerCall must be between 1 and 10000 (was {MaxMessagesPerCall})."
+        : Delay < TimeSpan.Zero || Delay > TimeSpan.FromHours(1) ? $"ChatMemorySummarizerOptions.Delay must be between 0 and 1 hour (was {Delay})."
         : MaxConcurrency is < 1 or > 256 ? $"ChatMemorySummarizerOptions.MaxConcurrency must be between 1 and 256 (was {MaxConcurrency})."
         : SweepInterval != Timeout.InfiniteTimeSpan && SweepInterval < TimeSpan.FromSeconds(1)
             ? $"ChatMemorySummarizerOptions.SweepInterval must be at least 1 second, or infinite (was {SweepInterval})."
