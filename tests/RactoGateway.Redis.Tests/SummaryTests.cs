@@ -177,8 +177,8 @@ public sealed class SummaryTests
         var stale = (await script.ReadAsync(bed.Raw, bed.Key("c"), 2))!;
         var first = (await script.ReadAsync(bed.Raw, bed.Key("c"), 2))!;
         var second = (await script.ReadAsync(bed.Raw, bed.Key("c"), 3))!;
-        Assert.True(await script.CommitAsync(bed.Raw, bed.Key("c"), first, "m0 m1"));
-        Assert.False(await script.CommitAsync(bed.Raw, bed.Key("c"), second, "m0 m1 m2"));
+        Assert.True((await script.CommitAsync(bed.Raw, bed.Key("c"), first, "m0 m1")).Committed);
+        Assert.False((await script.CommitAsync(bed.Raw, bed.Key("c"), second, "m0 m1 m2")).Committed);
 
         // Cleared and written again: the same position (0) as the stale read's, another epoch.
         await bed.Memory.ClearAsync("c");
@@ -188,7 +188,7 @@ public sealed class SummaryTests
             await bed.Memory.AppendAsync("c", "user", $"x{n}");
         }
 
-        Assert.False(await script.CommitAsync(bed.Raw, bed.Key("c"), stale, "m0 m1"));
+        Assert.False((await script.CommitAsync(bed.Raw, bed.Key("c"), stale, "m0 m1")).Committed);
         var (_, summary, pending, window) = await LayoutAsync(bed, "c");
         Assert.Equal(("", 4L), (summary.Text, summary.Header.Pending));
         Assert.Equal(["x0", "x1", "x2", "x3"], pending);

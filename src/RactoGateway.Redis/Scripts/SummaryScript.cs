@@ -47,8 +47,9 @@ internal sealed class SummaryScript(ChatMemoryConfig config)
 
     /// <summary>Replaces the summary's text with <paramref name="text"/> and removes the batch's elements, unless someone
     /// changed the summary since it was read.</summary>
-    /// <returns>Whether it was committed; <see langword="false"/> when another summarizer (or the cap, or a clear) was first.</returns>
-    public async Task<bool> CommitAsync(IDatabaseAsync database, RedisKey key, PendingBatch batch, string text)
+    /// <returns>Whether it was committed (<see langword="false"/> when another summarizer, or the cap, or a clear was
+    /// first), and the pending elements left after it.</returns>
+    public async Task<(bool Committed, long PendingLeft)> CommitAsync(IDatabaseAsync database, RedisKey key, PendingBatch batch, string text)
     {
         RedisValue[] args =
         [
@@ -59,7 +60,7 @@ internal sealed class SummaryScript(ChatMemoryConfig config)
             _maxHead,
         ];
         var result = await database.EvaluateAsync(ChatMemoryScripts.Summary, key, args).ConfigureAwait(false);
-        return (long)result[0] == 1;
+        return ((long)result[0] == 1, (long)result[1]);
     }
 }
 

@@ -31,6 +31,8 @@ public sealed partial class ChatMemorySummarizer
     private const int MaxLostRaces = 16;
 
     private readonly RedisChatMemory _memory;
+    private readonly string _keyPrefix;
+    private readonly bool _tracedIds;
     private readonly ChatMemorySummarizerOptions _options;
     private readonly Func<string, IReadOnlyList<ChatMemoryMessage>, CancellationToken, Task<string>> _write;
     private readonly SummaryScript _script;
@@ -77,6 +79,8 @@ public sealed partial class ChatMemorySummarizer
         }
 
         _memory = memory;
+        _keyPrefix = config.KeyPrefix;
+        _tracedIds = config.IncludeConversationIdInTelemetry;
         _options = options;
         _logger = logger ?? NullLogger.Instance;
         _script = new SummaryScript(config);
@@ -109,7 +113,7 @@ public sealed partial class ChatMemorySummarizer
                 break;
             }
 
-            var activity = ChatMemoryInstruments.StartSummary(_memory.Config.KeyPrefix, _memory.Config.IncludeConversationIdInTelemetry ? conversationId : null);
+            var activity = ChatMemoryInstruments.StartSummary(_keyPrefix, _tracedIds ? conversationId : null);
             var started = Stopwatch.GetTimestamp();
             try
             {
@@ -125,12 +129,16 @@ public sealed partial class ChatMemorySummarizer
                     throw new InvalidOperationException("The summarizing model answered with no text; the messages stay pending.");
                 }
 
-                var committed = await _script.CommitAsync(database, key, batch, text).ConfigureAwait(false);
+                var (committed, left) = await _script.CommitAsync(database, key, batch, text).ConfigureAwait(false);
                 ChatMemoryInstruments.EndSummary(activity, started, committed ? batch.Count : 0, null);
                 if (committed)
                 {
                     folded += batch.Count;
                     lost = 0;
+                    if (left == 0)
+                    {
+                        break;
+                    }
                 }
                 else
                 {
@@ -179,7 +187,7 @@ public sealed partial class ChatMemorySummarizer
     /// <returns>The number of conversations found with pending messages.</returns>
     public async Task<int> SweepAsync(CancellationToken cancellationToken = default)
     {
-        var prefix = _memory.Config.KeyPrefix;
+        var prefix = _keyPrefix;
         var connection = _memory.Connections.Next();
         var found = 0;
         try

@@ -28,9 +28,10 @@ public sealed class ChatMemorySummarizerOptions
     public bool Inline { get; set; }
 
     /// <summary>How long the background loop lets a conversation's evictions gather before it summarizes them (default
-    /// 1 second, between 0 and 1 hour): one model call then folds several evicted messages instead of one each. Appends
-    /// never wait for it.</summary>
-    public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(1);
+    /// 5 seconds, between 0 and 1 hour): one model call then folds several evicted messages instead of one each, which
+    /// matters because every call sends the summary so far again (tokens) and costs the app and Redis a read and a
+    /// commit. Appends never wait for it; reads leave pending messages out until they are folded in.</summary>
+    public TimeSpan Delay { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>Conversations the background loop (<see cref="ChatMemorySummarizer.RunAsync"/>) summarizes at once
     /// (default 4, between 1 and 256).</summary>
