@@ -129,6 +129,13 @@ internal static class RecallQualityCorpus
         "Many beginners ask that. A simple rule of thumb: {tip}.",
     ];
 
+    // Openings and endings people and assistants add, so that a sentence is rarely repeated word for word.
+    private static readonly string[] UserOpenings = ["", "", "", "Quick question. ", "Okay, next thing. ", "Hmm. ", "Hi again! ", "Sorry, one more. ", "Right. ", "So, "];
+
+    private static readonly string[] UserEndings = ["", "", "", " Thanks!", " I'm a complete beginner.", " No rush.", " Asking for a friend.", " Be honest.", " Keep it short please."];
+
+    private static readonly string[] AssistantOpenings = ["", "", "", "Happy to help. ", "Great question! ", "Let me think. ", "In short: ", "Sure thing. "];
+
     private static readonly string[] Acknowledgements =
     [
         "Thanks for telling me, I'll keep that in mind.", "Good to know!", "Noted.", "Oh, interesting. Thanks for sharing.",
@@ -154,6 +161,7 @@ internal static class RecallQualityCorpus
         var positions = new int[Facts.Length];
         var topic = Topics[0];
         var topicTurnsLeft = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         for (var turn = 0; turn < turns; turn++)
         {
             if (factTurns.TryGetValue(turn, out var fact))
@@ -171,11 +179,23 @@ internal static class RecallQualityCorpus
                 topicTurnsLeft = random.Next(2, 8);
             }
 
-            messages.Add(("user", Fill(Pick(random, UserTemplates), topic, random)));
-            messages.Add(("assistant", Fill(Pick(random, AssistantTemplates), topic, random)));
+            messages.Add(("user", Fresh(seen, () => Pick(random, UserOpenings) + Fill(Pick(random, UserTemplates), topic, random) + Pick(random, UserEndings))));
+            messages.Add(("assistant", Fresh(seen, () => Pick(random, AssistantOpenings) + Fill(Pick(random, AssistantTemplates), topic, random))));
         }
 
         return (messages, positions);
+    }
+
+    /// <summary>A message not said before, if a few tries find one (people rarely repeat themselves word for word).</summary>
+    private static string Fresh(HashSet<string> seen, Func<string> next)
+    {
+        var text = next();
+        for (var tries = 0; tries < 20 && !seen.Add(text); tries++)
+        {
+            text = next();
+        }
+
+        return text;
     }
 
     private static string Fill(string template, Topic topic, Random random)
