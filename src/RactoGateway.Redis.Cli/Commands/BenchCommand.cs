@@ -12,7 +12,8 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var scenario = new Option<string>("--scenario") { Description = "append, read (a full window) or chat (one read and two appends per turn).", DefaultValueFactory = _ => "append" };
+        var scenario = new Option<string>("--scenario") { Description = "append, read (a full window), chat (one read and two appends per turn), recall (RecallAsync, top 5, " +
+            "over --recall-messages indexed messages; hashing embedder) or recall-search (the same with every query embedded beforehand).", DefaultValueFactory = _ => "append" };
         scenario.AcceptOnlyFromAmong(LoadGenerator.Scenarios);
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent async callers.", DefaultValueFactory = _ => 64 };
         var conversations = new Option<int>("--conversations") { Description = "Conversations the callers pick from at random.", DefaultValueFactory = _ => 1000 };
@@ -40,6 +41,7 @@ internal static class BenchCommand
         {
             scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json, connections, minThreads, pinSystem,
         };
+        command.Options.Add(RecallScenario.Messages);
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
             var settings = new BenchSettings(
@@ -70,6 +72,7 @@ internal static class BenchCommand
             config.KeyPrefix = $"{config.KeyPrefix}:bench:{Guid.NewGuid().ToString("N")[..8]}";
             config.Connections = settings.Connections;
             config.Window.PinSystemMessages = settings.PinSystem;
+            config.Summarize |= RecallScenario.Handles(settings.Scenario);   // recall indexes what the summarizer folds
             var memory = session.Open(config);
             var raw = settings.Scenario.StartsWith("raw-", StringComparison.Ordinal)
                 ? new RawClient(await session.ConnectAsync(settings.Connections), memory, config)
@@ -81,7 +84,9 @@ internal static class BenchCommand
 
             // Progress lines only for a person watching: never into a redirected stderr.
             Action<string>? progress = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"bench: {line}");
-            var result = await LoadGenerator.RunAsync(memory, settings, progress, ct, raw);
+            var result = RecallScenario.Handles(settings.Scenario)
+                ? await RecallScenario.RunAsync(memory, settings, parsed.GetValue(RecallScenario.Messages), progress, ct)
+                : await LoadGenerator.RunAsync(memory, settings, progress, ct, raw);
             // Not with ct: after Ctrl-C the keys must still go. (When Redis fails mid-run there is no clean-up; the TTL,
             // 1800 s unless --ttl, is the backstop.)
             await LoadGenerator.CleanUpAsync(memory, settings, CancellationToken.None);
