@@ -55,6 +55,16 @@ internal static class RecallScenario
 
         var embedder = new HashingEmbedder();
         var recall = new ChatMemoryRecall(memory, embedder);
+        try
+        {
+            // Before the fill: a server without vector sets would index nothing (the summarizer skips, as it should).
+            await recall.RecallAsync(Conversation, "probe", cancellationToken: cancellationToken);
+        }
+        catch (NotSupportedException ex)
+        {
+            throw new ArgumentException($"--scenario {settings.Scenario}: {ex.Message}", ex);
+        }
+
         var random = new Random(20261126);
         var queries = Enumerable.Range(0, Queries).Select(_ => Sentence(random, 12)).ToArray();
         var samples = new long[MaxSamples];
