@@ -99,18 +99,18 @@ internal static class RecallQualityCorpus
 
     private static readonly string[] UserTemplates =
     [
-        "Can you explain how {thing} works?",
+        "Can you explain the basics of {thing}?",
         "I've been reading about {name} lately. Where should a beginner start?",
         "What's a common mistake people make with {thing}?",
         "Is it worth spending money on {thing}?",
         "How long does it usually take to get good at {name}?",
-        "A friend says {thing} is overrated. What do you think?",
+        "A friend told me to forget about {thing}. What do you think?",
         "Could you give me a couple of quick tips for {name}?",
         "What's the difference between {thing} and {thing2}?",
         "Any good resources on {thing}?",
         "I tried to {action} yesterday and it didn't go that well.",
         "Thanks, that helps. What about {thing}?",
-        "Is {thing} a good idea for someone with little free time?",
+        "Is getting into {thing} a good idea for someone with little free time?",
         "Why do people say you should {action}?",
         "I keep getting confused about {thing}. Can you keep it simple?",
     ];
@@ -118,7 +118,7 @@ internal static class RecallQualityCorpus
     private static readonly string[] AssistantTemplates =
     [
         "Good question. With {name}, {tip}. Most people find it pays to {action} early on.",
-        "The short answer: {thing} matters less than consistency. Try to {action} a few times a week.",
+        "The short answer: getting {thing} right matters less than consistency. Try to {action} a few times a week.",
         "A common mistake is to ignore {thing}. Also, {tip}.",
         "It depends on your goals, but I'd {action} first and look at {thing2} later.",
         "{Thing} and {thing2} overlap a lot; the main difference is how much time each one takes.",
@@ -130,11 +130,11 @@ internal static class RecallQualityCorpus
     ];
 
     // Openings and endings people and assistants add, so that a sentence is rarely repeated word for word.
-    private static readonly string[] UserOpenings = ["", "", "", "Quick question. ", "Okay, next thing. ", "Hmm. ", "Hi again! ", "Sorry, one more. ", "Right. ", "So, "];
+    private static readonly string[] UserOpenings = ["", "", "", "Quick question. ", "Okay, next thing. ", "Hmm. ", "Hi again! ", "Sorry, one more. ", "Right. ", "Also: "];
 
     private static readonly string[] UserEndings = ["", "", "", " Thanks!", " I'm a complete beginner.", " No rush.", " Asking for a friend.", " Be honest.", " Keep it short please."];
 
-    private static readonly string[] AssistantOpenings = ["", "", "", "Happy to help. ", "Great question! ", "Let me think. ", "In short: ", "Sure thing. "];
+    private static readonly string[] AssistantOpenings = ["", "", "", "Happy to help. ", "Let me think. ", "Right. ", "Sure thing. "];
 
     private static readonly string[] Acknowledgements =
     [
