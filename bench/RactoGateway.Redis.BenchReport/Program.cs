@@ -173,8 +173,17 @@ if (args.Length > 2 && File.Exists(args[2]))
     md.AppendLine();
 }
 
+// Sections measured by other runs (long-term recall: a test and `chatmem bench --scenario recall`) are kept as they
+// are: everything of the existing file from that heading on.
+const string KeptHeading = "## Long-term recall";
+var existing = Path.Combine(args[1], "performance.md");
+if (File.Exists(existing) && File.ReadAllText(existing) is var previous && previous.IndexOf("\n" + KeptHeading, StringComparison.Ordinal) is var kept and >= 0)
+{
+    md.Append(previous[(kept + 1)..]);
+}
+
 Directory.CreateDirectory(args[1]);
-File.WriteAllText(Path.Combine(args[1], "performance.md"), md.ToString());
+File.WriteAllText(existing, md.ToString());
 
 var plot = new ScottPlot.Plot();
 foreach (var (scenario, label) in new[] { ("append", "ours: append"), ("read", "ours: read 40") })

@@ -331,6 +331,33 @@ public sealed class CliTests : IDisposable
         Assert.Equal(16, json.RootElement.GetProperty("min_threads").GetInt32());
     }
 
+    [Theory]
+    [InlineData("recall")]
+    [InlineData("recall-search")]
+    public async Task Bench_recall_fills_a_vector_set_on_the_embedded_garnet_and_measures_recall(string scenario)
+    {
+        var run = await RunAsync("bench", "--scenario", scenario, "--recall-messages", "300", "--ops", "50", "--warmup", "0", "--concurrency", "4", "--json");
+
+        Assert.True(run.Code == 0, run.Stderr);
+        using var json = JsonDocument.Parse(run.Stdout);
+        Assert.Equal(scenario, json.RootElement.GetProperty("scenario").GetString());
+        Assert.Equal(50, json.RootElement.GetProperty("ops").GetInt64());
+    }
+
+    [Fact]
+    public async Task Bench_recall_on_a_server_without_vector_sets_says_what_is_needed_and_leaves_no_key()
+    {
+        var server = await TestServers.GetAsync("redis");
+        var prefix = TestServers.UniquePrefix();
+
+        var run = await RunAsync("--redis", $"127.0.0.1:{server.Port}", "--prefix", prefix, "bench", "--scenario", "recall", "--ops", "1", "--warmup", "0");
+
+        Assert.Equal(2, run.Code);
+        Assert.Contains("--scenario recall: ", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("Redis 8 or later, or Garnet started with --enable-vector-set-preview", run.Stderr, StringComparison.Ordinal);
+        Assert.Empty(await KeysAsync(server, prefix));
+    }
+
     [Fact]
     public async Task Bench_refuses_a_connection_count_out_of_range()
     {

@@ -48,7 +48,7 @@ internal sealed record BenchResult(
 /// </summary>
 internal static class LoadGenerator
 {
-    public static readonly string[] Scenarios = ["append", "read", "chat", "raw-append", "raw-read", "raw-read-decode", "raw-chat"];
+    public static readonly string[] Scenarios = ["append", "read", "chat", "raw-append", "raw-read", "raw-read-decode", "raw-chat", RecallScenario.Recall, RecallScenario.Search];
 
     private const int MaxSamples = 4_000_000;
 

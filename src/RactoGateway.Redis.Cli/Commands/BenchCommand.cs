@@ -12,7 +12,8 @@ internal static class BenchCommand
 {
     public static Command Create()
     {
-        var scenario = new Option<string>("--scenario") { Description = "append, read (a full window) or chat (one read and two appends per turn).", DefaultValueFactory = _ => "append" };
+        var scenario = new Option<string>("--scenario") { Description = "append, read (a full window), chat (one read and two appends per turn), recall (RecallAsync, top 5, " +
+            "over --recall-messages indexed messages; hashing embedder) or recall-search (the same with every query embedded beforehand).", DefaultValueFactory = _ => "append" };
         scenario.AcceptOnlyFromAmong(LoadGenerator.Scenarios);
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent async callers.", DefaultValueFactory = _ => 64 };
         var conversations = new Option<int>("--conversations") { Description = "Conversations the callers pick from at random.", DefaultValueFactory = _ => 1000 };
@@ -55,6 +56,7 @@ internal static class BenchCommand
         {
             scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json, connections, minThreads, pinSystem, summarizer, fill,
         };
+        command.Options.Add(RecallScenario.Messages);
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
             // Its own prefix, never the user's conversations: {prefix}:bench:{random}, deleted afterwards.
@@ -100,6 +102,7 @@ internal static class BenchCommand
             config.KeyPrefix = $"{config.KeyPrefix}:bench:{Guid.NewGuid().ToString("N")[..8]}";
             config.Connections = settings.Connections;
             config.Window.PinSystemMessages = settings.PinSystem;
+            config.Summarize |= RecallScenario.Handles(settings.Scenario);   // recall indexes what the summarizer folds
             var memory = session.Open(config);
             var raw = settings.Scenario.StartsWith("raw-", StringComparison.Ordinal)
                 ? new RawClient(await session.ConnectAsync(settings.Connections), memory, config)
@@ -118,13 +121,15 @@ internal static class BenchCommand
             // service would have: a conservative figure).
             var summaryLog = new StderrLogger<ChatMemorySummarizer>();
             using var stopSummarizer = new CancellationTokenSource();
-            var background = summarizing == "instant"
+            var background = summarizing == "instant" && !RecallScenario.Handles(settings.Scenario)
                 ? new ChatMemorySummarizer(memory, new InstantSummarizer(), new ChatMemorySummarizerOptions { Delay = TimeSpan.FromSeconds(1) }, summaryLog).RunAsync(stopSummarizer.Token)
                 : Task.CompletedTask;
             BenchResult result;
             try
             {
-                result = await LoadGenerator.RunAsync(memory, settings, progress, ct, raw);
+                result = RecallScenario.Handles(settings.Scenario)
+                    ? await RecallScenario.RunAsync(memory, settings, parsed.GetValue(RecallScenario.Messages), progress, ct)
+                    : await LoadGenerator.RunAsync(memory, settings, progress, ct, raw);
             }
             finally
             {

@@ -103,7 +103,9 @@ internal sealed class EmbeddedGarnet : IDisposable
     private static GarnetServer StartServer(int port, List<string> persistence)
     {
         var server = new GarnetServer(
-            ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--lua", "--lua-transaction-mode", "--memory", "64m", .. persistence],
+            ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--lua", "--lua-transaction-mode", "--memory", "64m",
+                // Vector sets (VADD/VSIM) for long-term recall: Garnet 2.2.8 has them behind this flag.
+                "--enable-vector-set-preview", .. persistence],
             NullLoggerFactory.Instance);
         try
         {

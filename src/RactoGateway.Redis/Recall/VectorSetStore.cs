@@ -38,6 +38,16 @@ internal sealed class VectorSetStore
     /// <summary>The largest <c>top</c> a search accepts.</summary>
     public const int MaxTop = 1000;
 
+    /// <summary>
+    /// The search exploration factor sent with every <c>VSIM</c> (<c>EF</c>; at least <c>top</c>). Measured
+    /// (RecallQualityTests with CHATMEM_RECALL_EXPERIMENT=1: 50 facts among 4,000 MiniLM-embedded chat messages on
+    /// Garnet 2.2.8): the server's default search found recall@5 0.86 where exact cosine found 0.88 with varied chatter,
+    /// and 0.82 against 0.90 when many messages repeat word for word (2,187 distinct of 4,000, as short replies like
+    /// "Thanks!" do); with <c>EF 200</c> (or sets built with <c>M 32</c>) it matched exact cosine in both. EF costs only query time, applies to sets already built (M is fixed when a set is created) and both
+    /// servers accept it, so it is the knob used; M stays at the server default (its memory cost is per element).
+    /// </summary>
+    public const int SearchExplorationFactor = 200;
+
     /// <summary>Commands in flight per batch of an add.</summary>
     private const int Batch = 256;
 
@@ -174,7 +184,7 @@ internal sealed class VectorSetStore
     }
 
     /// <summary>
-    /// The stored messages closest to <paramref name="query"/>, best first: <c>VSIM key FP32 blob COUNT top WITHSCORES
+    /// The stored messages closest to <paramref name="query"/>, best first: <c>VSIM key FP32 blob COUNT top EF ef WITHSCORES
     /// [FILTER expr]</c>, then <c>VGETATTR</c> of each (pipelined). Elements whose attributes are missing or not a
     /// message are skipped. A conversation with nothing stored returns an empty list.
     /// </summary>
@@ -200,9 +210,10 @@ internal sealed class VectorSetStore
 
         var blob = Fp32Blob(query.Span, "The query", nameof(query));
         var key = _keys.VectorSet(conversationId);
+        var ef = (RedisValue)Math.Max(SearchExplorationFactor, top);
         object[] args = filter is null
-            ? [key, Fp32, (RedisValue)blob, "COUNT", (RedisValue)top, "WITHSCORES"]
-            : [key, Fp32, (RedisValue)blob, "COUNT", (RedisValue)top, "WITHSCORES", "FILTER", filter];
+            ? [key, Fp32, (RedisValue)blob, "COUNT", (RedisValue)top, "EF", ef, "WITHSCORES"]
+            : [key, Fp32, (RedisValue)blob, "COUNT", (RedisValue)top, "EF", ef, "WITHSCORES", "FILTER", filter];
         await EnsureSupportedAsync(cancellationToken).ConfigureAwait(false);
         var database = _connections.Next().Database;
         RedisResult reply;
