@@ -35,6 +35,12 @@ internal static class RecallCommand
         };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
+            var count = parsed.GetValue(top);
+            if (count is < 1 or > 1000)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--top must be a whole number between 1 and 1000 (was {count})."));
+            }
+
             var ownerId = parsed.GetValue(owner);
             string? conversationId;
             string query;
@@ -61,8 +67,8 @@ internal static class RecallCommand
             using var embeddings = new MiniLMEmbeddingGenerator();
             var recall = Open(session, parsed, embeddings);
             var hits = conversationId is null
-                ? await recall.RecallForOwnerAsync(ownerId!, query, parsed.GetValue(top), ct)
-                : await recall.RecallAsync(conversationId, query, parsed.GetValue(top), parsed.GetValue(filter), ct);
+                ? await recall.RecallForOwnerAsync(ownerId!, query, count, ct)
+                : await recall.RecallAsync(conversationId, query, count, parsed.GetValue(filter), ct);
             await using var stdout = ListCommand.StdoutWriter();
             if (parsed.GetValue(json))
             {

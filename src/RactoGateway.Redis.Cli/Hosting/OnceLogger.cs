@@ -24,8 +24,8 @@ internal sealed class OnceLogger<T>(string format) : ILogger<T>
 
         // The library's messages carry the cause as {Reason}; without one, the whole message.
         var reason = state is IEnumerable<KeyValuePair<string, object?>> fields && fields.FirstOrDefault(f => f.Key == "Reason").Value is { } r
-            ? r.ToString()
-            : formatter(state, exception);
+            ? r.ToString()!.Trim()
+            : formatter(state, exception).Trim();
         var line = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, reason);
         Console.Error.WriteLine($"chatmem: {line.ReplaceLineEndings(" ")}");
     }
