@@ -125,7 +125,7 @@ public sealed class RecallCliTests
         Assert.Equal(0, json.Code);
         using var doc = JsonDocument.Parse(json.Stdout);
         Assert.Equal(
-            [("trip", "Plan a trip to Lisbon", rows[0][2]), ("bike", "Fix my\tbike", rows[1][2])],
+            [("trip", "Plan a trip to Lisbon", rows[0][2]), ("bike", "Fix my bike", rows[1][2])],
             doc.RootElement.EnumerateArray().Select(e => (e.GetProperty("conversation").GetString(), e.GetProperty("title").GetString(), e.GetProperty("last_activity").GetString())));
     }
 
