@@ -79,6 +79,7 @@ public sealed class RecallCliTests
         var chat = await Chatmem.RunAsync(null, "hello\nagain\n", Chat());
         var quiet = await Chatmem.RunAsync(null, "third\n", Chat("--no-recall"));
         var help = await Chatmem.RunAsync("--help");
+        var badTop = await Chatmem.RunAsync(Redis(server, prefix, "recall", "c", "anything", "--top", "0"));
 
         Assert.Equal(5, recall.Code);
         Assert.Equal("", recall.Stdout);
@@ -93,6 +94,7 @@ public sealed class RecallCliTests
         Assert.Equal((0, "", "echo #3: third"), (quiet.Code, quiet.Stderr, quiet.Stdout.Trim()));
         Assert.Empty(model.Rejections);
         Assert.Contains("5 not supported by the server (recall needs vector sets", help.Stdout);
+        Assert.Equal((2, "chatmem: --top must be a whole number between 1 and 1000 (was 0)."), (badTop.Code, badTop.Stderr.Trim()));
     }
 
     [Fact]
