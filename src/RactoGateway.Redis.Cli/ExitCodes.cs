@@ -17,6 +17,10 @@ internal static class ExitCodes
     /// <summary>The model (chat) failed.</summary>
     public const int ModelFailed = 4;
 
+    /// <summary>The server lacks what the verb needs: recall needs vector sets (Redis 8 or later, or Garnet started with
+    /// --enable-vector-set-preview).</summary>
+    public const int Unsupported = 5;
+
     /// <summary>A bug in chatmem or the library (EX_SOFTWARE); <c>--verbose</c> prints the trace.</summary>
     public const int Bug = 70;
 
@@ -25,5 +29,5 @@ internal static class ExitCodes
 
     /// <summary>The lines <c>chatmem --help</c> ends with.</summary>
     public const string Help = "Exit codes: 0 ok, 1 Redis unreachable, 2 bad input, 3 refused by the server (auth, NOPERM, OOM, READONLY), " +
-        "4 the model failed, 70 a bug (--verbose prints the trace), 130 interrupted.";
+        "4 the model failed, 5 not supported by the server (recall needs vector sets: Redis 8+, or Garnet with --enable-vector-set-preview), 70 a bug (--verbose prints the trace), 130 interrupted.";
 }

@@ -22,6 +22,9 @@ root.Subcommands.Add(ImportCommand.Create());
 root.Subcommands.Add(StatsCommand.Create());
 root.Subcommands.Add(TrimCommand.Create());
 root.Subcommands.Add(ChatCommand.Create());
+root.Subcommands.Add(RecallCommand.Create());
+root.Subcommands.Add(OwnerCommand.Create());
+root.Subcommands.Add(OwnerCommand.CreateErase());
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

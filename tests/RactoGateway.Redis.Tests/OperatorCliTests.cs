@@ -417,7 +417,7 @@ public sealed class OperatorCliTests
         await using var endpoint = LoopbackOpenAIServer.Start(model);
 
         var run = await Chatmem.RunAsync(null, "q1\nq2\n",
-            Redis(server, prefix, "--summarize", "--max-turns", "1", "chat", "c", "--endpoint", endpoint.BaseUrl.ToString(), "--model", "m", "--api-key", "k"));
+            Redis(server, prefix, "--summarize", "--max-turns", "1", "chat", "c", "--no-recall", "--endpoint", endpoint.BaseUrl.ToString(), "--model", "m", "--api-key", "k"));
 
         Assert.Equal(4, run.Code);
         Assert.Equal(["echo #1: q1", "echo #2: q2"], Lines(run.Stdout));

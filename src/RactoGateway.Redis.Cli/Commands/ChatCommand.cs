@@ -4,6 +4,7 @@ using Microsoft.Extensions.AI;
 using OpenAI;
 using RactoGateway.Redis.Cli.Chat;
 using RactoGateway.Redis.Cli.Hosting;
+using RactoGateway.Redis.Embeddings;
 using Spectre.Console;
 using StackExchange.Redis;
 
@@ -19,7 +20,11 @@ namespace RactoGateway.Redis.Cli.Commands;
 /// the stored records as they are. With <c>--summarize</c> (or CHATMEM_SUMMARIZE=1), a <see cref="ChatMemorySummarizer"/>
 /// folds what leaves the window into the conversation's rolling summary, inline (each turn's append returns once it is
 /// folded, so nothing is left for a background loop this one-shot process would not wait for), with the same model, or
-/// offline with the <see cref="OfflineSummarizer"/>; the summary is sent to the model as a system message.
+/// offline with the <see cref="OfflineSummarizer"/>; the summary is sent to the model as a system message. With
+/// <c>--summarize</c> it also recalls by default (<c>--no-recall</c> turns it off): the summarizer indexes what it folds
+/// with the offline MiniLM embedder, and before each model call the middleware (<c>RecallTop</c> 5) adds the
+/// recalled messages for the user's line as one context message; on a server without vector sets one line on stderr
+/// says so and the chat goes on without recall.
 /// </summary>
 internal static class ChatCommand
 {
@@ -29,12 +34,15 @@ internal static class ChatCommand
         var endpoint = new Option<string?>("--endpoint") { Description = "OpenAI-compatible base URL, e.g. http://localhost:11434/v1 (default: OpenAI's)." };
         var model = new Option<string?>("--model") { Description = "Model name; with it, chat talks to the endpoint instead of the offline echo assistant." };
         var apiKey = new Option<string?>("--api-key") { Description = "API key (default: $CHATMEM_API_KEY, else $OPENAI_API_KEY). Never printed." };
+        var noRecall = new Option<bool>("--no-recall") { Description = "With --summarize: do not index what is folded nor add recalled messages (recall needs Redis 8+, or Garnet with --enable-vector-set-preview)." };
         var command = new Command("chat", "Chat through the memory middleware: one user message per line; /history, /exit. Offline echo assistant unless --model. " +
             "With --summarize, what leaves the window is folded into a rolling summary before each turn returns, by the same model " +
             "(offline: a deterministic summarizer that concatenates the folded messages, newest kept within the size bound); " +
-            "a failed summarization is reported on stderr, leaves the messages pending and makes the exit code 4.")
+            "a failed summarization is reported on stderr, leaves the messages pending and makes the exit code 4. " +
+            "With --summarize it also recalls (unless --no-recall): what is folded is indexed (offline MiniLM embeddings) and the 5 earlier " +
+            "messages closest to each line are sent as one context message; without vector sets on the server, one note on stderr and no recall.")
         {
-            conversation, endpoint, model, apiKey,
+            conversation, endpoint, model, apiKey, noRecall,
         };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
@@ -47,17 +55,30 @@ internal static class ChatCommand
             using var inner = Assistant(parsed.GetValue(endpoint), parsed.GetValue(model), parsed.GetValue(apiKey));
             var config = CliOptions.Config(parsed);
             var memory = session.Open(config);
+
+            // Recall attaches to the memory before the summarizer starts, so that every fold is indexed.
+            using var embeddings = config.Summarize && !parsed.GetValue(noRecall) ? new MiniLMEmbeddingGenerator() : null;
+            var recall = embeddings is null ? null : new ChatMemoryRecall(memory, embeddings, new OnceLogger<ChatMemoryRecall>(
+                "no recall in this chat: {0} (--no-recall silences this)"));
             var summaryLog = new StderrLogger<ChatMemorySummarizer>();
             using var offlineSummarizer = config.Summarize && inner is EchoAssistant ? new OfflineSummarizer() : null;
             var summarizer = config.Summarize
                 ? new ChatMemorySummarizer(memory, offlineSummarizer ?? inner, new ChatMemorySummarizerOptions { Inline = true }, summaryLog)
                 : null;
-            using var client = new ChatClientBuilder(inner).UseChatMemory(memory).Build();
+            using var client = new ChatClientBuilder(inner).UseChatMemory(memory, o =>
+            {
+                if (recall is not null)
+                {
+                    o.RecallTop = 5;
+                    o.Recall = recall;
+                }
+            }).Build();
             var options = new ChatOptions { ConversationId = id };
             var interactive = !Console.IsInputRedirected;
             if (interactive)
             {
                 var summarizing = summarizer is null ? "" : offlineSummarizer is null ? "; rolling summary by the same model" : "; rolling summary by the offline summarizer";
+                summarizing += recall is null ? "" : "; recall on";
                 AnsiConsole.MarkupLine($"[grey]conversation {Markup.Escape(id)}: {Markup.Escape(Describe(inner))}{summarizing}; /history shows it, /exit or Ctrl+D ends[/]");
             }
 

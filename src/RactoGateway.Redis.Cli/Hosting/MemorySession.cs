@@ -85,6 +85,7 @@ internal sealed class MemorySession : IAsyncDisposable
             (ExitCodes.Refused, $"Redis at {endpoint} refused the credentials (authentication failed): check the user and password"),
         RedisConnectionException connection => (ExitCodes.Unreachable, $"cannot reach Redis at {endpoint} ({connection.FailureType})"),
         RedisTimeoutException or SocketException or TimeoutException => (ExitCodes.Unreachable, $"cannot reach Redis at {endpoint} ({ex.GetType().Name})"),
+        NotSupportedException unsupported => (ExitCodes.Unsupported, $"Redis at {endpoint}: {unsupported.Message.Trim()}"),
         RedisServerException server => (ExitCodes.Refused, $"Redis at {endpoint} refused: {server.Message}"),
         RedisException redis => (ExitCodes.Unreachable, $"Redis at {endpoint} failed: {redis.Message}"),
         _ => (ExitCodes.Bug, $"unexpected error, a bug: {ex.GetType().Name}: {ex.Message} (run with --verbose for the trace)"),
@@ -171,6 +172,9 @@ internal sealed class MemorySession : IAsyncDisposable
             "role" or "content" => $"<{param}>: {message}",
             "url" => $"--redis: {message}",
             "match" => $"--match: {message}",
+            "top" => $"--top: {message}",
+            "owner" => $"<owner>: {message}",
+            "query" => $"<query>: {message}",
             _ => message,
         };
     }
