@@ -9,6 +9,7 @@ namespace RactoGateway.Redis.Tests;
 /// of the semantics: a list per conversation, the newest <c>MaxTurns * 2</c> kept, oldest dropped first; invalid input
 /// changes nothing. A failing sequence prints its seed; set CHATMEM_MODEL_SEED to replay just that one.
 /// </summary>
+[Collection(HeavyCollection.Name)]
 public class ModelBasedTests(ITestOutputHelper output)
 {
     private const int OpsPerSequence = 20;

@@ -15,6 +15,7 @@ namespace RactoGateway.Redis.Tests;
 /// sent to the strict provider test model. Zero rejections. The sequence count is fixed (no timing in the assertion);
 /// the count, the requests and the time go to the test output and to <c>$CHATMEM_TEST_REPORT</c> (scripts/test.sh prints it).
 /// </summary>
+[Collection(HeavyCollection.Name)]
 public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
 {
     private const int SequencesPerServer = 2500;

@@ -15,6 +15,7 @@ namespace RactoGateway.Redis.Tests;
 /// baseline; exact (brute-force) cosine over the same embeddings shows what the server's graph index loses, if anything.
 /// Figures go to the test output and to <c>$CHATMEM_TEST_REPORT</c> (scripts/test.sh prints it).
 /// </summary>
+[Collection(HeavyCollection.Name)]
 public sealed class RecallQualityTests(ITestOutputHelper output)
 {
     private const int Turns = 2000;

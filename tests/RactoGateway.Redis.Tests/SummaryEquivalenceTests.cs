@@ -7,6 +7,7 @@ namespace RactoGateway.Redis.Tests;
 /// pending messages are exactly what the other dropped (pinned messages past the bound aside). Retries are left out on
 /// purpose: a retry of an evicted message is stored again without the summary, and recognised while pending with it.
 /// </summary>
+[Collection(HeavyCollection.Name)]
 public sealed class SummaryEquivalenceTests
 {
     [Theory, InlineData("redis"), InlineData("garnet"), InlineData("cluster")]

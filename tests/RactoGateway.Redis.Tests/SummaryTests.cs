@@ -8,6 +8,7 @@ using StackExchange.Redis;
 namespace RactoGateway.Redis.Tests;
 
 /// <summary>The rolling summary: evicted messages fold in exactly once, storage stays bounded, reads and models see it.</summary>
+[Collection(HeavyCollection.Name)]
 public sealed class SummaryTests
 {
     private static void Summarizing(ChatMemoryConfig config, int maxTurns = 5, int maxPending = 1000)

@@ -4,6 +4,7 @@ namespace RactoGateway.Redis.Tests;
 /// Random sequences of append, append-turn, append-many and clear, on real servers, compared after every step with
 /// <see cref="WindowModel"/>. Seeded and reproducible: a failure names its seed; set CHATMEM_SEED to replay one.
 /// </summary>
+[Collection(HeavyCollection.Name)]
 public class WindowPropertyTests
 {
     private const int SequencesPerRule = 300;
