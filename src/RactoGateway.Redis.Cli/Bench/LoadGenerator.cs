@@ -125,9 +125,49 @@ internal static class LoadGenerator
             async (id, ct) => await memory.AppendManyAsync(id, messages, ct));
     }
 
-    private static async Task RunPhaseAsync(
+    private static Task RunPhaseAsync(
         RedisChatMemory memory, RawClient? raw, BenchSettings settings, string[] ids, string content, TimeSpan? duration, long? ops,
-        long[]? samples, long[]? count, CancellationToken cancellationToken, Action<string>? progress = null)
+        long[]? samples, long[]? count, CancellationToken cancellationToken, Action<string>? progress = null) =>
+        MeasureAsync(settings.Concurrency, duration, ops, samples, count, async (random, cancellationToken) =>
+        {
+            var id = ids[random.Next(ids.Length)];
+            switch (settings.Scenario)
+            {
+                case "append":
+                    await memory.AppendAsync(id, ChatRoles.User, content, cancellationToken).ConfigureAwait(false);
+                    break;
+                case "read":
+                    await memory.GetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
+                    break;
+                case "raw-append":
+                    await raw!.AppendAsync(id, ChatRoles.User, content).ConfigureAwait(false);
+                    break;
+                case "raw-read":
+                    await raw!.ReadAsync(id).ConfigureAwait(false);
+                    break;
+                case "raw-read-decode":
+                    await raw!.ReadDecodedAsync(id).ConfigureAwait(false);
+                    break;
+                case "raw-chat":
+                    await raw!.ReadDecodedAsync(id).ConfigureAwait(false);
+                    await raw.AppendAsync(id, ChatRoles.User, content).ConfigureAwait(false);
+                    await raw.AppendAsync(id, ChatRoles.Assistant, content).ConfigureAwait(false);
+                    break;
+                default:
+                    // One chat turn: read the history, then store the question and the answer.
+                    await memory.GetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
+                    await memory.AppendAsync(id, ChatRoles.User, content, cancellationToken).ConfigureAwait(false);
+                    await memory.AppendAsync(id, ChatRoles.Assistant, content, cancellationToken).ConfigureAwait(false);
+                    break;
+            }
+        }, cancellationToken, progress);
+
+    /// <summary>Runs <paramref name="operation"/> from <paramref name="concurrency"/> workers (each with its own seeded
+    /// <see cref="Random"/>) until <paramref name="duration"/> passes or <paramref name="ops"/> are issued, counting each
+    /// call and timing it into <paramref name="samples"/> (Stopwatch ticks); a call interrupted by Ctrl-C is not counted.</summary>
+    internal static async Task MeasureAsync(
+        int concurrency, TimeSpan? duration, long? ops, long[]? samples, long[]? count, Func<Random, CancellationToken, Task> operation,
+        CancellationToken cancellationToken, Action<string>? progress = null)
     {
         count ??= new long[1];
         var deadline = duration is { } d ? Stopwatch.GetTimestamp() + (long)(d.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
@@ -141,39 +181,10 @@ internal static class LoadGenerator
             var random = new Random(worker);
             while (!cancellationToken.IsCancellationRequested && Stopwatch.GetTimestamp() < deadline && Interlocked.Increment(ref issued) <= limit)
             {
-                var id = ids[random.Next(ids.Length)];
                 var start = Stopwatch.GetTimestamp();
                 try
                 {
-                    switch (settings.Scenario)
-                    {
-                        case "append":
-                            await memory.AppendAsync(id, ChatRoles.User, content, cancellationToken).ConfigureAwait(false);
-                            break;
-                        case "read":
-                            await memory.GetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
-                            break;
-                        case "raw-append":
-                            await raw!.AppendAsync(id, ChatRoles.User, content).ConfigureAwait(false);
-                            break;
-                        case "raw-read":
-                            await raw!.ReadAsync(id).ConfigureAwait(false);
-                            break;
-                        case "raw-read-decode":
-                            await raw!.ReadDecodedAsync(id).ConfigureAwait(false);
-                            break;
-                        case "raw-chat":
-                            await raw!.ReadDecodedAsync(id).ConfigureAwait(false);
-                            await raw.AppendAsync(id, ChatRoles.User, content).ConfigureAwait(false);
-                            await raw.AppendAsync(id, ChatRoles.Assistant, content).ConfigureAwait(false);
-                            break;
-                        default:
-                            // One chat turn: read the history, then store the question and the answer.
-                            await memory.GetHistoryAsync(id, cancellationToken).ConfigureAwait(false);
-                            await memory.AppendAsync(id, ChatRoles.User, content, cancellationToken).ConfigureAwait(false);
-                            await memory.AppendAsync(id, ChatRoles.Assistant, content, cancellationToken).ConfigureAwait(false);
-                            break;
-                    }
+                    await operation(random, cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
                 {
@@ -191,6 +202,6 @@ internal static class LoadGenerator
         }
 
         // No token on Task.Run: a worker that has not started when Ctrl-C comes simply does nothing.
-        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(w => Task.Run(() => Worker(w), CancellationToken.None)));
+        await Task.WhenAll(Enumerable.Range(0, concurrency).Select(w => Task.Run(() => Worker(w), CancellationToken.None)));
     }
 }

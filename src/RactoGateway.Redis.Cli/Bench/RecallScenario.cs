@@ -121,7 +121,7 @@ internal static class RecallScenario
     /// them, 1,000 at a time (the default pending cap), so that exactly <paramref name="messages"/> are indexed.</summary>
     private static async Task FillAsync(RedisChatMemory memory, int messages, Random random, int words, Action<string>? progress, CancellationToken cancellationToken)
     {
-        using var summarizer = new ConstantSummary();
+        using var summarizer = new InstantSummarizer();
         var folder = new ChatMemorySummarizer(memory, summarizer, new ChatMemorySummarizerOptions { MaxMessagesPerCall = 1000 });
         var total = messages + (memory.Config.MaxTurns * 2);
         var step = Math.Min(1000, memory.Config.MaxPendingMessages);
@@ -143,45 +143,16 @@ internal static class RecallScenario
         }
     }
 
-    private static async Task RunPhaseAsync(
-        ChatMemoryRecall recall, string[] queries, BenchSettings settings, TimeSpan? duration, long? ops, long[]? samples, long[]? count, CancellationToken cancellationToken)
-    {
-        count ??= new long[1];
-        var deadline = duration is { } d ? Stopwatch.GetTimestamp() + (long)(d.TotalSeconds * Stopwatch.Frequency) : long.MaxValue;
-        var limit = ops ?? long.MaxValue;
-        var issued = 0L;
-
-        async Task Worker(int worker)
+    private static Task RunPhaseAsync(
+        ChatMemoryRecall recall, string[] queries, BenchSettings settings, TimeSpan? duration, long? ops, long[]? samples, long[]? count, CancellationToken cancellationToken) =>
+        LoadGenerator.MeasureAsync(settings.Concurrency, duration, ops, samples, count, async (random, cancellationToken) =>
         {
-            var random = new Random(worker);
-            while (!cancellationToken.IsCancellationRequested && Stopwatch.GetTimestamp() < deadline && Interlocked.Increment(ref issued) <= limit)
+            var found = await recall.RecallAsync(Conversation, queries[random.Next(queries.Length)], Top, cancellationToken: cancellationToken).ConfigureAwait(false);
+            if (found.Count == 0)
             {
-                var query = queries[random.Next(queries.Length)];
-                var start = Stopwatch.GetTimestamp();
-                try
-                {
-                    var found = await recall.RecallAsync(Conversation, query, Top, cancellationToken: cancellationToken).ConfigureAwait(false);
-                    if (found.Count == 0)
-                    {
-                        throw new InvalidOperationException("RecallAsync found nothing in a filled conversation: the bench measures nothing.");
-                    }
-                }
-                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-                {
-                    return;
-                }
-
-                var elapsed = Stopwatch.GetTimestamp() - start;
-                var n = Interlocked.Increment(ref count[0]);
-                if (samples is not null && n <= samples.Length)
-                {
-                    samples[n - 1] = elapsed;
-                }
+                throw new InvalidOperationException("RecallAsync found nothing in a filled conversation: the bench measures nothing.");
             }
-        }
-
-        await Task.WhenAll(Enumerable.Range(0, settings.Concurrency).Select(w => Task.Run(() => Worker(w), CancellationToken.None)));
-    }
+        }, cancellationToken);
 
     // A vocabulary of pronounceable made-up words, so that messages differ as chat messages do (not one repeated text).
     private static readonly string[] Syllables = ["ka", "lo", "mi", "ne", "ru", "sa", "to", "vi", "de", "po", "ga", "li", "mo", "ta", "re", "su"];
@@ -239,22 +210,6 @@ internal static class RecallScenario
             }
 
             return vector;
-        }
-    }
-
-    /// <summary>A summarizing "model" that answers a constant text at once: the fill measures indexing, not a model.</summary>
-    private sealed class ConstantSummary : IChatClient
-    {
-        public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, "Earlier messages were indexed for recall.")));
-
-        public IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
-            throw new NotSupportedException();
-
-        public object? GetService(Type serviceType, object? serviceKey = null) => null;
-
-        public void Dispose()
-        {
         }
     }
 }

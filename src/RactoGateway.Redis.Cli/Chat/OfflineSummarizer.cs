@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 
 namespace RactoGateway.Redis.Cli.Chat;
@@ -9,16 +8,16 @@ namespace RactoGateway.Redis.Cli.Chat;
 /// line per folded message (<c>role: text</c>, as the library lists them in its request), keeping only the newest lines
 /// that fit the summary's size bound (<see cref="ChatOptions.MaxOutputTokens"/>, counted as 4 characters a token).
 /// </summary>
-internal sealed class OfflineSummarizer : IChatClient
+internal sealed class OfflineSummarizer : OfflineChatClient
 {
     // The library's summarizing request (one user message after the prompt): "Summary so far:\n{summary or (none)}\n\n
     // Messages to fold in, oldest first:\n{one line per message}". Anything else is kept whole.
     private const string SoFar = "Summary so far:\n";
     private const string Separator = "\n\nMessages to fold in, oldest first:\n";
 
-    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    protected override string Reply(IReadOnlyList<ChatMessage> sent, ChatOptions? options)
     {
-        var request = messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+        var request = sent.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
         var lines = new List<string>();
         var parts = request.Split(Separator, 2);
         if (parts.Length == 2 && parts[0].StartsWith(SoFar, StringComparison.Ordinal))
@@ -45,19 +44,6 @@ internal sealed class OfflineSummarizer : IChatClient
             length -= lines[first++].Length + 1;
         }
 
-        return Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, string.Join('\n', lines.Skip(first)))));
-    }
-
-    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
-        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var response = await GetResponseAsync(messages, options, cancellationToken);
-        yield return new ChatResponseUpdate(ChatRole.Assistant, response.Text);
-    }
-
-    public object? GetService(Type serviceType, object? serviceKey = null) => serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
-
-    public void Dispose()
-    {
+        return string.Join('\n', lines.Skip(first));
     }
 }
