@@ -233,6 +233,10 @@ public sealed class CliTests : IDisposable
         Assert.Contains("replica B", run.Stdout);
         Assert.Contains("Any food tips?", run.Stdout);
         Assert.DoesNotContain("Garnet", run.Stdout.Replace("embedded Garnet server", ""));
+
+        // Beyond the window, offline: the summary holds the first two turns, and recall finds the month by meaning.
+        Assert.Contains("system (summary)", run.Stdout);
+        Assert.Matches(@"recalled for ""Which month am I travelling\?"": .*May", run.Stdout);
     }
 
     [Fact]

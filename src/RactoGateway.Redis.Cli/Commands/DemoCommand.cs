@@ -1,12 +1,15 @@
 using System.CommandLine;
+using RactoGateway.Redis.Cli.Chat;
 using RactoGateway.Redis.Cli.Hosting;
+using RactoGateway.Redis.Embeddings;
 using Spectre.Console;
 
 namespace RactoGateway.Redis.Cli.Commands;
 
 /// <summary>
 /// <c>chatmem demo</c>: a scripted conversation longer than the window, played through two memory objects on separate
-/// connections (two replicas of a chat service), printing what is stored after each turn.
+/// connections (two replicas of a chat service), printing what is stored after each turn; then what slid out, folded
+/// into a rolling summary (the offline summarizer) and recalled by meaning (the offline MiniLM), with no network and no key.
 /// </summary>
 internal static class DemoCommand
 {
@@ -25,7 +28,12 @@ internal static class DemoCommand
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
             var config = CliOptions.Config(parsed, defaultMaxTurns: 3);
+            config.Summarize = true; // the demo's own conversation: both replicas keep what slides out
             var replicas = new[] { session.Open(config), session.Open(config) };
+            using var embeddings = new MiniLMEmbeddingGenerator();
+            using var offlineSummarizer = new OfflineSummarizer();
+            var recall = new ChatMemoryRecall(replicas[0], embeddings);
+            var summarizer = new ChatMemorySummarizer(replicas[0], offlineSummarizer);
             var conversation = $"demo-{Guid.NewGuid():N}"[..13];
             AnsiConsole.MarkupLine($"Two memory objects on separate connections stand for two replicas of a chat service, sharing " +
                 $"conversation [bold]{conversation}[/] on {(session.IsEmbedded ? "the embedded Garnet server" : "Redis")} at {session.Endpoint}.");
@@ -43,6 +51,24 @@ internal static class DemoCommand
 
             AnsiConsole.WriteLine();
             AnsiConsole.MarkupLine("The oldest turns slid out of the window, and each replica read what the other wrote.");
+
+            // Beyond the window: what slid out was kept as pending; fold it into the summary (and index it for recall).
+            await summarizer.SummarizePendingAsync(conversation, ct);
+            AnsiConsole.WriteLine();
+            AnsiConsole.Write(ShowCommand.Table(await replicas[1].GetHistoryAsync(conversation, ct), "beyond the window: the rolling summary of what slid out, then the window"));
+            const string Question = "Which month am I travelling?";
+            try
+            {
+                foreach (var hit in await recall.RecallAsync(conversation, Question, top: 2, cancellationToken: ct))
+                {
+                    AnsiConsole.MarkupLine($"recalled for \"{Question}\": [bold]{Markup.Escape(hit.Message.Content)}[/] (score {hit.Score:0.00})");
+                }
+            }
+            catch (NotSupportedException ex)
+            {
+                AnsiConsole.MarkupLine($"no recall on this server: {Markup.Escape(ex.Message)}");
+            }
+
             await replicas[0].ClearAsync(conversation, ct);
             return ExitCodes.Ok;
         }));
