@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text.Json;
 using RactoGateway.Redis.Cli.Bench;
 using RactoGateway.Redis.Cli.Hosting;
+using RactoGateway.Redis.Embeddings;
 using Spectre.Console;
 
 namespace RactoGateway.Redis.Cli.Commands;
@@ -45,6 +46,11 @@ internal static class BenchCommand
                 "full window either way. The result counts the messages summarized, the summarizations (model calls) and the messages dropped.",
         };
         summarizer.AcceptOnlyFromAmong("instant", "none");
+        var withRecall = new Option<bool>("--recall")
+        {
+            Description = "With --summarize --summarizer instant: long-term recall on as well, so the background summarizer embeds " +
+                "(offline MiniLM) and indexes every batch before folding it (needs vector sets); measures what that costs appends.",
+        };
         var fill = new Option<bool>("--fill")
         {
             Description = "Start each conversation with a full window, so that every measured append trims (always so for read, chat, " +
@@ -54,7 +60,7 @@ internal static class BenchCommand
             "{prefix}:bench:{random}, deleted afterwards. --max-turns defaults to 20 and --ttl to 1800 here. Ctrl-C prints the partial result. " +
             "With --summarize, appends keep what leaves the window for a rolling summary (see --summarizer).")
         {
-            scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json, connections, minThreads, pinSystem, summarizer, fill,
+            scenario, concurrency, conversations, messageBytes, duration, ops, warmup, json, connections, minThreads, pinSystem, summarizer, fill, withRecall,
         };
         command.Options.Add(RecallScenario.Messages);
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
@@ -68,6 +74,10 @@ internal static class BenchCommand
             }
 
             var summarizing = config.Summarize ? mode ?? "instant" : "off";
+            if (parsed.GetValue(withRecall) && summarizing != "instant")
+            {
+                throw new ArgumentException("--recall needs --summarize with the instant summarizer.");
+            }
             if (config.Summarize && parsed.GetValue(scenario)!.StartsWith("raw-", StringComparison.Ordinal))
             {
                 throw new ArgumentException("--summarize applies to the append, read and chat scenarios, not raw-* (plain window rule).");
@@ -120,6 +130,12 @@ internal static class BenchCommand
             // 1 s, not the 5 s default, so that it folds many times within a cell of a few seconds (smaller batches than a
             // service would have: a conservative figure).
             var summaryLog = new StderrLogger<ChatMemorySummarizer>();
+            using var embeddings = parsed.GetValue(withRecall) ? new MiniLMEmbeddingGenerator() : null;
+            if (embeddings is not null)
+            {
+                _ = new ChatMemoryRecall(memory, embeddings, new StderrLogger<ChatMemoryRecall>());
+            }
+
             using var stopSummarizer = new CancellationTokenSource();
             var background = summarizing == "instant" && !RecallScenario.Handles(settings.Scenario)
                 ? new ChatMemorySummarizer(memory, new InstantSummarizer(), new ChatMemorySummarizerOptions { Delay = TimeSpan.FromSeconds(1) }, summaryLog).RunAsync(stopSummarizer.Token)
