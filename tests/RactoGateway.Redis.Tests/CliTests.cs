@@ -462,6 +462,7 @@ public sealed class CliTests : IDisposable
         var off = await RunAsync([.. redis, "bench", "--fill", "--ops", "200", "--warmup", "0", "--concurrency", "4", "--conversations", "10", "--json"]);
         var refused = await RunAsync([.. redis, "bench", "--summarizer", "instant", "--ops", "1"]);
         var raw = await RunAsync([.. redis, "--summarize", "bench", "--scenario", "raw-append", "--ops", "1"]);
+        var recallWithoutInstant = await RunAsync([.. redis, "--summarize", "bench", "--summarizer", "none", "--recall", "--ops", "1"]);
 
         Assert.True(off.Code == 0, off.Stderr);
         Assert.Equal("off", JsonDocument.Parse(off.Stdout).RootElement.GetProperty("summarizer").GetString());
@@ -469,6 +470,7 @@ public sealed class CliTests : IDisposable
         Assert.Equal("chatmem: --summarizer needs --summarize (or CHATMEM_SUMMARIZE=1).", refused.Stderr.Trim());
         Assert.Equal(2, raw.Code);
         Assert.StartsWith("chatmem: --summarize applies to", raw.Stderr);
+        Assert.Equal((2, "chatmem: --recall needs --summarize with the instant summarizer."), (recallWithoutInstant.Code, recallWithoutInstant.Stderr.Trim()));
     }
 
     private static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => Chatmem.RunAsync(args);
