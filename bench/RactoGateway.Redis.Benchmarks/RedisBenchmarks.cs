@@ -25,6 +25,7 @@ public class RedisBenchmarks
     private RedisKey _fullKey;
     private RedisKey _appendKey;
     private RedisValue _rule;
+    private readonly CancellationTokenSource _request = new();
 
     [GlobalSetup]
     public void Setup()
@@ -59,11 +60,18 @@ public class RedisBenchmarks
     [Benchmark]
     public Task Append() => _memory.AppendAsync("appended", ChatRoles.User, _content);
 
+    /// <summary>As a service calls it: with a token that can be cancelled (a request's), which the wait must honour.</summary>
+    [Benchmark]
+    public Task AppendCancellable() => _memory.AppendAsync("appended", ChatRoles.User, _content, _request.Token);
+
     [Benchmark]
     public Task AppendTurn() => _memory.AppendTurnAsync("turns", _content, _content);
 
     [Benchmark]
     public Task<IReadOnlyList<ChatMemoryMessage>> GetHistory40() => _memory.GetHistoryAsync("full");
+
+    [Benchmark]
+    public Task<IReadOnlyList<ChatMemoryMessage>> GetHistory40Cancellable() => _memory.GetHistoryAsync("full", _request.Token);
 
     [Benchmark]
     public Task<IReadOnlyList<ChatMessage>> GetChatMessages40() => _memory.GetChatMessagesAsync("full");

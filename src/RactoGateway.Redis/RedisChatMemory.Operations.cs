@@ -12,7 +12,7 @@ public sealed partial class RedisChatMemory
     private Task AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken)
     {
         var appended = ChatMemoryInstruments.RunAsync(
-            "append", _config.KeyPrefix, TracedId(conversationId), (_append, _connections.Next(), key, batch), static s => s.Item1.AppendAsync(s.Item2, s.Item3, s.Item4), cancellationToken, batch.Length);
+            "append", _config.KeyPrefix, TracedId(conversationId), (_append, _connections.Next(), key, batch), static s => s.Item1.AppendAsync(s.Item2, s.Item3, s.Item4), cancellationToken, batch.Length).AsTask();
         return _config.Summarize ? AfterEvictionAsync(conversationId, appended, cancellationToken) : appended;
     }
 
@@ -79,7 +79,7 @@ public sealed partial class RedisChatMemory
     private static partial void PendingDropped(ILogger logger, long droppedCount, int maxPending);
 
     /// <summary>Runs one Redis call as one traced, timed operation (see <see cref="ChatMemoryInstruments.RunAsync"/>).</summary>
-    private Task<T> RunAsync<TState, T>(string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken) =>
+    private ValueTask<T> RunAsync<TState, T>(string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken) =>
         ChatMemoryInstruments.RunAsync(operation, _config.KeyPrefix, TracedId(conversationId), (state, call), static s => new ValueTask<T>(s.call(s.state)), cancellationToken);
 
     private T Run<TState, T>(string operation, string conversationId, TState state, Func<TState, T> call, int appended = 0) =>

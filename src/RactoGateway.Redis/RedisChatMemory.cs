@@ -197,7 +197,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The length of the conversation's list.</returns>
     public Task<long> CountAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        RunAsync("count", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.ListLengthAsync(s.Item2), cancellationToken);
+        RunAsync("count", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.ListLengthAsync(s.Item2), cancellationToken).AsTask();
 
     /// <summary>Deletes the conversation (and, with a <see cref="ChatMemoryRecall"/> attached, its recall vectors and its
     /// entry in its owner's index, each after the list). Clearing a conversation that does not exist does nothing.</summary>
@@ -206,7 +206,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <returns>A task that completes when Redis has deleted the key.</returns>
     public Task ClearAsync(string conversationId, CancellationToken cancellationToken = default)
     {
-        var cleared = RunAsync("clear", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.KeyDeleteAsync(s.Item2), cancellationToken);
+        var cleared = RunAsync("clear", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.KeyDeleteAsync(s.Item2), cancellationToken).AsTask();
         return RecallSlot is { } recall ? recall.ClearedAsync(conversationId, cleared, cancellationToken) : cleared;
     }
 

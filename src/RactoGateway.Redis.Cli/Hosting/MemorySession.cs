@@ -112,13 +112,17 @@ internal sealed class MemorySession : IAsyncDisposable
         return new ChatMemoryAdmin(await ConnectAsync(), config);
     }
 
-    /// <summary><paramref name="count"/> raw connections of their own.</summary>
+    /// <summary><paramref name="count"/> raw connections of their own, holding replies in the buffers the library's own
+    /// connections use (the bench's raw ceiling is the client configured as well as the library configures it).</summary>
     public async Task<IConnectionMultiplexer[]> ConnectAsync(int count)
     {
         var connections = new IConnectionMultiplexer[count];
         for (var i = 0; i < count; i++)
         {
-            connections[i] = await ConnectAsync();
+            var options = _options.Clone();
+            options.ResponseBufferPool ??= ReplyBufferPool.Instance;
+            connections[i] = await ConnectionMultiplexer.ConnectAsync(options);
+            _connections.Add(connections[i]);
         }
 
         return connections;

@@ -33,6 +33,13 @@ internal sealed partial class ConnectionSet : IDisposable, IAsyncDisposable
     public static ConnectionSet Connect(ConfigurationOptions options, int count, ILogger? logger)
     {
         var multiplexers = new IConnectionMultiplexer[count];
+        if (options.ResponseBufferPool is null)
+        {
+            // A copy: the caller's options are theirs.
+            options = options.Clone();
+            options.ResponseBufferPool = ReplyBufferPool.Instance;
+        }
+
         try
         {
             for (var i = 0; i < count; i++)

@@ -98,16 +98,19 @@ internal sealed class AppendScript
     /// <summary>The memory's append of <paramref name="messages"/> on <paramref name="connection"/>: pooled
     /// <c>EVALSHA</c> (the body once on NOSCRIPT), the classic call on a cluster, then WAIT when replicas must acknowledge.</summary>
     /// <returns>The messages stored (duplicates by id are not), and under a rolling summary the pending count.</returns>
+    /// <remarks>The replicated path is a method of its own: its closure would otherwise be allocated on every call.</remarks>
     public ValueTask<AppendOutcome> AppendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
-        _waitForReplicas == 0
-            ? SendAsync(connection, key, messages)
-            : new(WaitedAsync(connection.Multiplexer, connection.Database, key, () => SendAsync(connection, key, messages).AsTask()));
+        _waitForReplicas == 0 ? SendAsync(connection, key, messages) : new(AppendWaitedAsync(connection, key, messages));
 
     /// <inheritdoc cref="AppendAsync"/>
     public AppendOutcome Append(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
-        _waitForReplicas == 0
-            ? Send(connection, key, messages)
-            : Waited(connection.Multiplexer, connection.Database, key, () => Send(connection, key, messages));
+        _waitForReplicas == 0 ? Send(connection, key, messages) : AppendWaited(connection, key, messages);
+
+    private Task<AppendOutcome> AppendWaitedAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
+        WaitedAsync(connection.Multiplexer, connection.Database, key, () => SendAsync(connection, key, messages).AsTask());
+
+    private AppendOutcome AppendWaited(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
+        Waited(connection.Multiplexer, connection.Database, key, () => Send(connection, key, messages));
 
     private static async Task<AppendOutcome> EvaluateAsync(IDatabase database, RedisKey key, RedisValue[] args) =>
         AppendOutcome.From(await database.EvaluateAsync(ChatMemoryScripts.Append, key, args).ConfigureAwait(false));
