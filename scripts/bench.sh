@@ -11,6 +11,7 @@
 #   BENCH_ONLY=summary                only the rolling-summary comparison (below): prints its table, writes nothing
 #   BENCH_SUMMARY_CALLERS=16          callers of that comparison
 #   BENCH_SUMMARY_ROUNDS=1            rounds of it, interleaved (off, instant, none, off, ...); the median ratios too
+#   BENCH_GEN0=0x2000000              DOTNET_GCgen0size of the ", gen0 32 MB" cells (the GC's young-generation budget)
 #
 # It cannot lie quietly: for every cell it records the CPU that processes other than this script's own children and
 # redis-server used meanwhile (from /proc/stat and /proc/<pid>/stat), runs a cell again when that exceeds the limit,
@@ -210,6 +211,24 @@ run_cell "raw chat c64 (LRANGE + decode + 2 EVALSHA)" chat ours raw-chat 64
 run_cell "ours chat c64" chat ours chat 64
 run_cell "ours chat c64, 2 connections" chat ours chat 64 --connections 2
 run_cell "ours chat c64, min threads 64" chat ours chat 64 --min-threads 64
+
+# --- The GC's young-generation budget: the .NET cells that the targets use, again with DOTNET_GCgen0size (this machine
+# reports no CPU cache, so the GC's default budget is a few MB; see performance.md).
+gen0=${BENCH_GEN0:-0x2000000}
+with_gen0() { DOTNET_GCgen0size=$gen0 "$@"; }
+g=", gen0 32 MB"
+for c in 16 64 256; do
+  run_cell "ours read c$c$g" read with_gen0 ours read "$c"
+done
+for conns in 1 2; do
+  run_cell "raw read c64, $conns connection(s), decoded$g" read with_gen0 ours raw-read-decode 64 --connections "$conns"
+done
+for c in 16 64 256; do
+  run_cell "ours append c$c$g" append with_gen0 ours append "$c"
+done
+run_cell "ours pinned append c64$g" append with_gen0 ours append 64 --pin-system
+run_cell "raw chat c64 (LRANGE + decode + 2 EVALSHA)$g" chat with_gen0 ours raw-chat 64
+run_cell "ours chat c64$g" chat with_gen0 ours chat 64
 
 summary_section >&2
 
