@@ -23,7 +23,7 @@ public sealed partial class RedisChatMemory
                 .ConfigureAwait(false));
         }
 
-        using var reply = await RunAsync("get_history", conversationId, (connection.Database, key), static s => SendReadAsync(s.Item1, s.Item2), cancellationToken)
+        using var reply = await RunAsync("get_history", conversationId, (connection.Pipeline, key), static s => SendReadAsync(s.Item1, s.Item2), cancellationToken)
             .ConfigureAwait(false);
         return Decode(reply);
     }
@@ -40,12 +40,12 @@ public sealed partial class RedisChatMemory
         return Decode(reply);
     }
 
-    private static Task<RespResult> SendReadAsync(IDatabaseAsync database, RedisKey key)
+    private static Task<RespResult> SendReadAsync(AutoPipeline pipeline, RedisKey key)
     {
         var args = LRangeArgs.Rent(key);
         try
         {
-            return database.ExecuteRespAsync("LRANGE", args.Memory);
+            return pipeline.ExecuteRespAsync("LRANGE", args.Memory);
         }
         finally
         {

@@ -15,6 +15,9 @@ internal sealed class ChatConnection(IConnectionMultiplexer multiplexer)
 
     public IDatabase Database { get; } = multiplexer.GetDatabase();
 
+    /// <summary>Where the pooled reads and appends go when <see cref="UsesRespReplies"/>: written together when issued together.</summary>
+    public AutoPipeline Pipeline { get; } = new(multiplexer.GetDatabase());
+
     /// <summary>
     /// StackExchange.Redis's failure as the memory documents it: while a connection attempt fails (a server that is down,
     /// under load), a call can meet the half-made socket being finalized and get an <see cref="ObjectDisposedException"/>

@@ -119,7 +119,7 @@ internal sealed class AppendScript
         AppendOutcome.From(database.Evaluate(ChatMemoryScripts.Append, key, args));
 
     private ValueTask<AppendOutcome> SendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
-        connection.UsesRespReplies ? SendPooledAsync(connection.Database, key, messages) : new(EvaluateAsync(connection.Database, key, Args(messages)));
+        connection.UsesRespReplies ? SendPooledAsync(connection.Pipeline, key, messages) : new(EvaluateAsync(connection.Database, key, Args(messages)));
 
     private AppendOutcome Send(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages)
     {
@@ -140,22 +140,22 @@ internal sealed class AppendScript
 
     // A pooled builder: the append's only other asynchronous step is the telemetry wrapper's task.
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<AppendOutcome> SendPooledAsync(IDatabaseAsync database, RedisKey key, ChatMemoryMessage[] messages)
+    private async ValueTask<AppendOutcome> SendPooledAsync(AutoPipeline pipeline, RedisKey key, ChatMemoryMessage[] messages)
     {
         try
         {
-            return Stored(await ExecutePooledAsync(database, key, messages, byText: false).ConfigureAwait(false));
+            return Stored(await ExecutePooledAsync(pipeline, key, messages, byText: false).ConfigureAwait(false));
         }
         catch (RedisServerException ex) when (ChatMemoryScripts.IsNoScript(ex))
         {
-            return Stored(await ExecutePooledAsync(database, key, messages, byText: true).ConfigureAwait(false));
+            return Stored(await ExecutePooledAsync(pipeline, key, messages, byText: true).ConfigureAwait(false));
         }
     }
 
-    private Task<RespResult> ExecutePooledAsync(IDatabaseAsync database, RedisKey key, ChatMemoryMessage[] messages, bool byText)
+    private Task<RespResult> ExecutePooledAsync(AutoPipeline pipeline, RedisKey key, ChatMemoryMessage[] messages, bool byText)
     {
         using var args = PooledArgs.Create(this, key, messages, byText);
-        return database.ExecuteRespAsync(args.Command, args.Memory);
+        return pipeline.ExecuteRespAsync(args.Command, args.Memory);
     }
 
     private RespResult ExecutePooled(IDatabase database, RedisKey key, ChatMemoryMessage[] messages, bool byText)

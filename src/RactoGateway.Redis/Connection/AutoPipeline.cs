@@ -1,0 +1,67 @@
+using StackExchange.Redis;
+
+namespace RactoGateway.Redis.Connection;
+
+/// <summary>
+/// Sends the memory's reads and appends that are issued at about the same time as one write to the socket
+/// (auto-pipelining, as ioredis and Lettuce offer it). StackExchange.Redis writes each command on its own: measured at
+/// 64 callers, 1.4 commands per <c>send()</c> and a context switch per command, on the client and on Redis. Here the
+/// first command of a round opens an <see cref="IBatch"/> and queues its flush on the thread pool; every command issued
+/// before the flush runs joins it (16 at 64 callers, 42 at 256), and the flush writes them together. Measured on raw
+/// EVALSHA appends: 30% more per second and a third less client CPU per call at 64 and 256 callers, the same at 1 and 16.
+/// </summary>
+/// <remarks>
+/// Each command's arguments are rendered when it joins the batch (so rented argument buffers can be returned at once),
+/// and replies come back one by one, as without a batch. A command waits at most for one thread-pool work item to run
+/// before it is written; StackExchange.Redis's timeouts count from then. Only commands on a standalone server go through
+/// here (<see cref="ChatConnection.UsesRespReplies"/>): batches are not used against a cluster.
+/// </remarks>
+internal sealed class AutoPipeline(IDatabase database) : IThreadPoolWorkItem
+{
+    private readonly object _gate = new();
+    private IBatch? _round;
+
+    /// <summary>Queues the command in the current round (opening one, and scheduling its flush, if none is open).</summary>
+    public Task<RespResult> ExecuteRespAsync(string command, ReadOnlyMemory<RedisKeyOrValue> args)
+    {
+        Task<RespResult> reply;
+        bool opened;
+        lock (_gate)
+        {
+            opened = _round is null;
+            _round ??= database.CreateBatch();
+            reply = _round.ExecuteRespAsync(command, args);
+        }
+
+        if (opened)
+        {
+            // The global queue, not this thread's: the callers' continuations already queued run first and join.
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        return reply;
+    }
+
+    /// <summary>The flush: closes the round and writes it.</summary>
+    void IThreadPoolWorkItem.Execute()
+    {
+        IBatch? round;
+        lock (_gate)
+        {
+            round = _round;
+            _round = null;
+        }
+
+        try
+        {
+            round?.Execute();
+        }
+#pragma warning disable CA1031 // This runs on a pool thread, where an exception would end the process.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            // No server for the round (a connection lost, a multiplexer disposed): StackExchange.Redis fails each of its
+            // commands with the reason before it throws, and each caller gets that from its own task.
+        }
+    }
+}
