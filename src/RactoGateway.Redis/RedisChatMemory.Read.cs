@@ -23,7 +23,7 @@ public sealed partial class RedisChatMemory
                 .ConfigureAwait(false));
         }
 
-        using var reply = await RunAsync("get_history", conversationId, (connection.Pipeline, key), static s => SendReadAsync(s.Item1, s.Item2), cancellationToken)
+        using var reply = await ChatMemoryInstruments.RunAsync("get_history", _config.KeyPrefix, TracedId(conversationId), (connection.Pipeline, key), static s => SendReadAsync(s.Item1, s.Item2), cancellationToken)
             .ConfigureAwait(false);
         return Decode(reply);
     }
@@ -40,7 +40,7 @@ public sealed partial class RedisChatMemory
         return Decode(reply);
     }
 
-    private static Task<RespResult> SendReadAsync(AutoPipeline pipeline, RedisKey key)
+    private static ValueTask<RespResult> SendReadAsync(AutoPipeline pipeline, RedisKey key)
     {
         var args = LRangeArgs.Rent(key);
         try

@@ -152,7 +152,7 @@ internal sealed class AppendScript
         }
     }
 
-    private Task<RespResult> ExecutePooledAsync(AutoPipeline pipeline, RedisKey key, ChatMemoryMessage[] messages, bool byText)
+    private ValueTask<RespResult> ExecutePooledAsync(AutoPipeline pipeline, RedisKey key, ChatMemoryMessage[] messages, bool byText)
     {
         using var args = PooledArgs.Create(this, key, messages, byText);
         return pipeline.ExecuteRespAsync(args.Command, args.Memory);
