@@ -248,6 +248,11 @@ dotnet "$chatmem_dll" --redis "127.0.0.1:$port" --max-turns 20 --prefix one benc
 growth "append to one conversation, 90 to 100 thousand" --prefix one bench --scenario append --conversations 1 --concurrency 1 --ops "$((10000 / scale))" --warmup 0
 echo "keys in redis: $(rcli dbsize)" >&2
 
+# --- Drift: the pass's first cells again at its end. /proc shows no foreign load when the machine itself slows down (a
+# virtual machine's host), and a ratio between cells minutes apart then moves with it: the report says how far.
+run_cell "redis-benchmark append -P16 c64, again at the end" drift rb_append 64 16 "$(n_for 600000)"
+run_cell "redis-benchmark read -P16 c64, again at the end" drift rb_read 64 16 "$(n_for 600000)"
+
 mkdir -p "$out"
 mode=$([[ $quick == 1 ]] && echo "smoke (BENCH_QUICK=1: short cells, figures not meaningful)" || echo "full")
 dotnet bench/RactoGateway.Redis.BenchReport/bin/Release/net10.0/RactoGateway.Redis.BenchReport.dll "$results" "$out" ../shared/notes/measured-anchors.md \

@@ -83,6 +83,17 @@ List<(string What, string Measure, Func<string, double> Value, Func<double, bool
 ];
 md.AppendLine("## Targets (same-run ratios)");
 md.AppendLine();
+var drift = new[] { ("append", "redis-benchmark append -P16 c64"), ("read", "redis-benchmark read -P16 c64") }
+    .Select(d => (d.Item1, First: Ops(d.Item2), Last: Ops(d.Item2 + ", again at the end"))).ToList();
+if (drift.All(d => !double.IsNaN(d.Last)))
+{
+    md.AppendLine("**Drift within this pass.** The same redis-benchmark cells at the start and at the end of the pass: " +
+        string.Join("; ", drift.Select(d => $"{d.Item1} -P16 c64 {F(d.First)} then {F(d.Last)} ops/s ({F(d.Last / d.First, "0.00")}×)")) +
+        ". The foreign-load check sees other processes, not a host that slows the whole machine down; a ratio between cells " +
+        "taken minutes apart carries at least that much doubt.");
+    md.AppendLine();
+}
+
 md.AppendLine("Two columns: the .NET cells with the GC's defaults, and the same cells run with `DOTNET_GCgen0size=0x2000000` " +
     "(a 32 MB young-generation budget; see \"The GC's young generation\" below). redis-benchmark has no GC: both use its cells.");
 md.AppendLine();
