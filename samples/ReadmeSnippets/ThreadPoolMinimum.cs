@@ -1,6 +1,6 @@
 namespace ReadmeSnippets;
 
-/// <summary>README.md, "Throughput: connections and the thread pool": the snippet verbatim.</summary>
+/// <summary>README.md, "Throughput: auto-pipelining, the GC, connections and the thread pool": the snippet verbatim.</summary>
 internal static class ThreadPoolMinimum
 {
     public static void Run()
