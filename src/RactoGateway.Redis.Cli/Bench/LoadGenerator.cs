@@ -50,20 +50,13 @@ internal static class LoadGenerator
 {
     public static readonly string[] Scenarios = ["append", "read", "chat", "raw-append", "raw-read", "raw-read-decode", "raw-chat", RecallScenario.Recall, RecallScenario.Search];
 
-    private const int MaxSamples = 4_000_000;
-
     /// <summary>Runs the scenario. When <paramref name="cancellationToken"/> fires (Ctrl-C), the callers stop and the
     /// result is what was measured until then; it never throws <see cref="OperationCanceledException"/>.</summary>
     public static async Task<BenchResult> RunAsync(RedisChatMemory memory, BenchSettings settings, Action<string>? progress, CancellationToken cancellationToken, RawClient? raw = null)
     {
         var ids = Ids(settings);
         var content = new string('x', settings.MessageBytes);
-        var samples = new long[MaxSamples];
-        var count = new long[1];
-        var allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        var (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
-        var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-        var clock = new Stopwatch();
+        var measured = new Measurement();
         using var summary = settings.Summarizer == "off" ? null : new SummaryCounters();
         var (summarizedBefore, summariesBefore, droppedBefore) = (0L, 0L, 0L);
         try
@@ -80,31 +73,22 @@ internal static class LoadGenerator
                 await RunPhaseAsync(memory, raw, settings, ids, content, settings.Warmup, null, null, null, cancellationToken);
             }
 
-            allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-            (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
-            cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             (summarizedBefore, summariesBefore, droppedBefore) = (summary?.Summarized ?? 0, summary?.Summaries ?? 0, summary?.Dropped ?? 0);
-            clock.Start();
-            await RunPhaseAsync(memory, raw, settings, ids, content, settings.Duration, settings.Ops, samples, count, cancellationToken, progress);
+            measured.Start();
+            await RunPhaseAsync(memory, raw, settings, ids, content, settings.Duration, settings.Ops, measured.Samples, measured.Count, cancellationToken, progress);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Interrupted before the measured phase ended: report what was measured.
         }
 
-        clock.Stop();
-        var seconds = clock.Elapsed.TotalSeconds;
-        var cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
-        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
-        (gen0, gen1, gen2) = (GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2);
-
-        var ops = count[0];
-        var kept = (int)Math.Min(ops, MaxSamples);
-        Array.Sort(samples, 0, kept);
-        double Percentile(double p) => kept == 0 ? 0 : samples[Math.Min(kept - 1, (int)(p * kept))] * 1000.0 / Stopwatch.Frequency;
-        return new BenchResult(settings.Scenario, settings.Concurrency, ops, seconds, seconds == 0 ? 0 : ops / seconds, Percentile(0.50), Percentile(0.99),
-            ops == 0 ? 0 : (double)allocated / ops, settings.Connections, settings.MinThreads, cpu, gen0, gen1, gen2, settings.Summarizer,
-            (summary?.Summarized ?? 0) - summarizedBefore, (summary?.Summaries ?? 0) - summariesBefore, (summary?.Dropped ?? 0) - droppedBefore);
+        return measured.Result(settings) with
+        {
+            Summarizer = settings.Summarizer,
+            Summarized = (summary?.Summarized ?? 0) - summarizedBefore,
+            Summarizations = (summary?.Summaries ?? 0) - summariesBefore,
+            Dropped = (summary?.Dropped ?? 0) - droppedBefore,
+        };
     }
 
     /// <summary>Deletes every conversation the run may have written (its ids are known: no SCAN needed).</summary>

@@ -67,11 +67,7 @@ internal static class RecallScenario
 
         var random = new Random(20261126);
         var queries = Enumerable.Range(0, Queries).Select(_ => Sentence(random, 12)).ToArray();
-        var samples = new long[MaxSamples];
-        var count = new long[1];
-        var clock = new Stopwatch();
-        var (allocatedBefore, cpuBefore) = (0L, TimeSpan.Zero);
-        var (gen0, gen1, gen2) = (0, 0, 0);
+        var measured = new Measurement();
         try
         {
             var filling = Stopwatch.StartNew();
@@ -91,31 +87,17 @@ internal static class RecallScenario
                 await RunPhaseAsync(recall, queries, settings, settings.Warmup, null, null, null, cancellationToken);
             }
 
-            allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-            (gen0, gen1, gen2) = (GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
-            cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
-            clock.Start();
-            await RunPhaseAsync(recall, queries, settings, settings.Duration, settings.Ops, samples, count, cancellationToken);
+            measured.Start();
+            await RunPhaseAsync(recall, queries, settings, settings.Duration, settings.Ops, measured.Samples, measured.Count, cancellationToken);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Interrupted: report what was measured.
         }
 
-        clock.Stop();
-        var seconds = clock.Elapsed.TotalSeconds;
-        var cpu = clock.Elapsed == TimeSpan.Zero ? 0 : (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalSeconds;
-        var allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
-        (gen0, gen1, gen2) = (GC.CollectionCount(0) - gen0, GC.CollectionCount(1) - gen1, GC.CollectionCount(2) - gen2);
-        var ops = count[0];
-        var kept = (int)Math.Min(ops, MaxSamples);
-        Array.Sort(samples, 0, kept);
-        double Percentile(double p) => kept == 0 ? 0 : samples[Math.Min(kept - 1, (int)(p * kept))] * 1000.0 / Stopwatch.Frequency;
-        return new BenchResult(settings.Scenario, settings.Concurrency, ops, seconds, seconds == 0 ? 0 : ops / seconds, Percentile(0.50), Percentile(0.99),
-            ops == 0 ? 0 : (double)allocated / ops, settings.Connections, settings.MinThreads, cpu, gen0, gen1, gen2);
+        return measured.Result(settings);
     }
 
-    private const int MaxSamples = 4_000_000;
 
     /// <summary>Appends <paramref name="messages"/> messages plus a full window (which stays unindexed) and summarizes
     /// them, 1,000 at a time (the default pending cap), so that exactly <paramref name="messages"/> are indexed.</summary>
