@@ -53,6 +53,9 @@ public class AutoPipelineTests
         var finished = await Task.WhenAny(all, Task.Delay(TimeSpan.FromSeconds(20)));
 
         Assert.Same(all, finished);
+        // Observe the aggregate too: left unobserved, its finalizer raises UnobservedTaskException in whichever test
+        // collects next (the outage test counts those, and failed CI on this one).
+        Assert.NotNull(all.Exception);
         Assert.All(calls, call => Assert.True(
             call.Exception?.InnerException is RedisConnectionException or RedisTimeoutException,
             $"unexpected {call.Status}: {call.Exception?.InnerException?.GetType()}"));
