@@ -112,26 +112,25 @@ internal sealed class MemorySession : IAsyncDisposable
         return new ChatMemoryAdmin(await ConnectAsync(), config);
     }
 
-    /// <summary><paramref name="count"/> raw connections of their own, holding replies in the buffers the library's own
-    /// connections use (the bench's raw ceiling is the client configured as well as the library configures it).</summary>
+    /// <summary><paramref name="count"/> raw connections of their own (the bench's raw ceiling).</summary>
     public async Task<IConnectionMultiplexer[]> ConnectAsync(int count)
     {
         var connections = new IConnectionMultiplexer[count];
         for (var i = 0; i < count; i++)
         {
-            var options = _options.Clone();
-            options.ResponseBufferPool ??= ReplyBufferPool.Instance;
-            connections[i] = await ConnectionMultiplexer.ConnectAsync(options);
-            _connections.Add(connections[i]);
+            connections[i] = await ConnectAsync();
         }
 
         return connections;
     }
 
-    /// <summary>A raw connection of its own, for commands that work on keys directly (SCAN, MEMORY USAGE, scripts).</summary>
+    /// <summary>A raw connection of its own, for commands that work on keys directly (SCAN, MEMORY USAGE, scripts),
+    /// holding replies in the buffers the library's own connections use.</summary>
     public async Task<IConnectionMultiplexer> ConnectAsync()
     {
-        var connection = await ConnectionMultiplexer.ConnectAsync(_options.Clone());
+        var options = _options.Clone();
+        options.ResponseBufferPool ??= ChatMemoryReplyBufferPool.Instance;
+        var connection = await ConnectionMultiplexer.ConnectAsync(options);
         _connections.Add(connection);
         return connection;
     }

@@ -37,7 +37,7 @@ internal sealed partial class ConnectionSet : IDisposable, IAsyncDisposable
         {
             // A copy: the caller's options are theirs.
             options = options.Clone();
-            options.ResponseBufferPool = ReplyBufferPool.Instance;
+            options.ResponseBufferPool = ChatMemoryReplyBufferPool.Instance;
         }
 
         try
