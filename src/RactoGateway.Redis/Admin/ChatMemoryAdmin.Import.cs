@@ -22,18 +22,26 @@ public sealed partial class ChatMemoryAdmin
     /// <see cref="Config"/> applies, and the expiry is <see cref="ChatMemoryConfig.Ttl"/> when set, else the line's
     /// <c>ttl_ms</c> (a line without one leaves an existing conversation's expiry alone).
     /// </summary>
-    /// <remarks>All or nothing for bad input: the whole source is checked (UTF-8, line length, JSON shape, ids, every
+    /// <remarks>
+    /// <para>All or nothing for bad input: the whole source is checked (UTF-8, line length, JSON shape, ids, every
     /// message by the rules appends apply, custom roles allowed) before anything is written, and is held in memory
-    /// meanwhile. A byte order mark, CRLF line ends, blank lines and a missing final newline are accepted.</remarks>
+    /// meanwhile. A byte order mark, CRLF line ends, blank lines and a missing final newline are accepted.</para>
+    /// <para>A conversation exported with a rolling summary (<see cref="ChatMemoryConfig.Summarize"/>) is restored
+    /// exactly: its pinned messages, the summary with its text and counters, the messages still pending for it, and the
+    /// window, byte for byte; then the window of <see cref="Config"/> applies, as a trim would apply it. A summary cannot
+    /// be merged into a conversation that exists: such a line needs <paramref name="replace"/>.</para>
+    /// </remarks>
     /// <param name="source">The lines, UTF-8; read to its end.</param>
     /// <param name="replace">Replace each conversation that exists, in the same script run, instead of appending to it.</param>
     /// <param name="maxLineBytes">The longest line accepted, at least 2.</param>
     /// <param name="progress">Told the conversations written and the total; optional.</param>
     /// <param name="cancellationToken">Stops reading, or stops between conversations while writing.</param>
     /// <returns>Conversations imported and messages stored.</returns>
-    /// <exception cref="FormatException">A line is bad; the message names it, and nothing was written.</exception>
-    /// <exception cref="ChatMemoryImportException">Redis failed while writing; it says which line's conversation failed
-    /// and what was stored before it.</exception>
+    /// <exception cref="FormatException">A line is bad, or (without <paramref name="replace"/>) carries a rolling summary
+    /// for a conversation that exists; the message names the line, and nothing was written.</exception>
+    /// <exception cref="ChatMemoryImportException">Writing failed (Redis failed, or a conversation with a rolling summary
+    /// was created by someone else during the import); it says which line's conversation failed and what was stored
+    /// before it.</exception>
     public async Task<ChatMemoryImportResult> ImportAsync(
         Stream source, bool replace = false, int maxLineBytes = DefaultMaxLineBytes, IProgress<ChatMemoryProgress>? progress = null,
         CancellationToken cancellationToken = default)
@@ -41,6 +49,10 @@ public sealed partial class ChatMemoryAdmin
         ArgumentNullException.ThrowIfNull(source);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxLineBytes, 2);
         var records = await ReadAllAsync(source, maxLineBytes, replace, cancellationToken).ConfigureAwait(false);
+        if (!replace)
+        {
+            await RefuseSummariesOverExistingAsync(records).ConfigureAwait(false);
+        }
 
         long conversations = 0, messages = 0;
         foreach (var record in records)
@@ -49,10 +61,22 @@ public sealed partial class ChatMemoryAdmin
             if (record.Elements.Count > 0 || replace)
             {
                 var ttl = _config.Ttl is { } configured ? AppendScript.TtlMilliseconds(configured) : record.TtlMs ?? 0;
-                var key = new RedisKey(_config.KeyPrefix + ":" + record.Conversation);
+                var key = KeyOf(record);
                 try
                 {
-                    messages += await _append.RunAsync(key, _append.Args(record.Elements, ttl, replace)).ConfigureAwait(false);
+                    var stored = await _append.RunAsync(key, _append.Args(record.Elements, ttl, replace, restore: record.Summarized)).ConfigureAwait(false);
+                    if (stored < 0)
+                    {
+                        throw new ChatMemoryImportException(record.LineNumber, conversations, messages, new InvalidOperationException(
+                            $"conversation '{MessageRules.Shown(record.Conversation)}' was created during the import, and a rolling summary is not merged into a conversation that exists"));
+                    }
+
+                    messages += stored;
+                    if (record.Summarized)
+                    {
+                        // Restored as exported: now the window of this configuration, as a trim applies it.
+                        await _append.RunAsync(key, _append.TrimArgs()).ConfigureAwait(false);
+                    }
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
                 {
@@ -67,7 +91,30 @@ public sealed partial class ChatMemoryAdmin
         return new ChatMemoryImportResult(conversations, messages);
     }
 
-    private sealed record ImportRecord(long LineNumber, string Conversation, long? TtlMs, List<(ReadOnlyMemory<byte> Element, string? MessageId)> Elements);
+    /// <summary>One line: its conversation, expiry and elements; <paramref name="Summarized"/> when the elements carry a
+    /// rolling summary (restored as they are, not appended).</summary>
+    private sealed record ImportRecord(
+        long LineNumber, string Conversation, long? TtlMs, List<(ReadOnlyMemory<byte> Element, string? MessageId)> Elements, bool Summarized);
+
+    private RedisKey KeyOf(ImportRecord record) => _config.KeyPrefix + ":" + record.Conversation;
+
+    /// <summary>Before anything is written: a line with a rolling summary whose conversation exists is refused.</summary>
+    private async Task RefuseSummariesOverExistingAsync(List<ImportRecord> records)
+    {
+        var summarized = records.Where(r => r.Summarized).ToList();
+        for (var first = 0; first < summarized.Count; first += Window)
+        {
+            var batch = summarized.GetRange(first, Math.Min(Window, summarized.Count - first));
+            var exists = batch.Select(r => _database.KeyExistsAsync(KeyOf(r))).ToArray();
+            for (var i = 0; i < batch.Count; i++)
+            {
+                if (await exists[i].ConfigureAwait(false))
+                {
+                    throw Bad(batch[i].LineNumber, $"conversation '{MessageRules.Shown(batch[i].Conversation)}' has a rolling summary and already exists; a summary is not merged into another conversation (import with replace)");
+                }
+            }
+        }
+    }
 
     /// <summary>Reads the source to its end, one record per non-blank line; the first bad line throws, naming it.</summary>
     private async Task<List<ImportRecord>> ReadAllAsync(Stream source, int maxLineBytes, bool replace, CancellationToken cancellationToken)
@@ -194,6 +241,9 @@ public sealed partial class ChatMemoryAdmin
 
             var elements = new List<(ReadOnlyMemory<byte>, string?)>(messages.GetArrayLength());
             var index = 0;
+            var summaryAt = 0;
+            long pending = 0;
+            var onlySystemSoFar = true;
             foreach (var message in messages.EnumerateArray())
             {
                 index++;
@@ -205,10 +255,27 @@ public sealed partial class ChatMemoryAdmin
                     throw Bad(lineNumber, $"message {index}: {error}");
                 }
 
+                if (SummaryElement.TryReadHeader(raw, out var header))
+                {
+                    // The layout ExportAsync writes: [pinned system messages][summary][its pending messages][window].
+                    if (summaryAt > 0 || !onlySystemSoFar)
+                    {
+                        throw Bad(lineNumber, $"message {index} is a rolling summary, which may only follow system messages, once");
+                    }
+
+                    (summaryAt, pending) = (index, header.Pending);
+                }
+
+                onlySystemSoFar &= decoded.Role == ChatRoles.System;
                 elements.Add((raw, decoded.MessageId));
             }
 
-            return new ImportRecord(lineNumber, id, ttlMs, elements);
+            if (summaryAt > 0 && pending > index - summaryAt)
+            {
+                throw Bad(lineNumber, $"the rolling summary (message {summaryAt}) counts {pending} pending messages, but only {index - summaryAt} follow it");
+            }
+
+            return new ImportRecord(lineNumber, id, ttlMs, elements, Summarized: summaryAt > 0);
         }
         catch (JsonException ex)
         {

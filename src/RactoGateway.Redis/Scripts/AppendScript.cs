@@ -67,12 +67,14 @@ internal sealed class AppendScript
     /// <param name="elements">Each element with the id it carries.</param>
     /// <param name="ttlMilliseconds">The expiry for this conversation, 0 to leave it as it is.</param>
     /// <param name="replace">Delete the conversation first, in the same script run.</param>
-    public RedisValue[] Args(IReadOnlyList<(ReadOnlyMemory<byte> Element, string? MessageId)> elements, long ttlMilliseconds, bool replace = false)
+    /// <param name="restore">The elements are a whole summarized conversation: store them as they are, only into an empty
+    /// list (the script returns -1 and writes nothing when the conversation exists and <paramref name="replace"/> is false).</param>
+    public RedisValue[] Args(IReadOnlyList<(ReadOnlyMemory<byte> Element, string? MessageId)> elements, long ttlMilliseconds, bool replace = false, bool restore = false)
     {
         var args = Header(elements.Count, ttlMilliseconds);
-        if (replace)
+        if (replace || restore)
         {
-            args[2] = (string?)_rule + "r";
+            args[2] = (string?)_rule + (replace ? "r" : "") + (restore ? "x" : "");
         }
 
         for (var i = 0; i < elements.Count; i++)

@@ -20,7 +20,10 @@
 --           MaxPinnedMessages in digits, 32 when absent), with "t" to trim whole exchanges (tool calls with their
 --           results, user messages with their answers); e.g. "s32t". With "r" (an import's --replace), the list is
 --           deleted first. With "f" and a number (MaxPendingMessages), evicted messages are kept for the rolling
---           summary instead of dropped (see "Rolling summary" below), e.g. "s32tf1000".
+--           summary instead of dropped (see "Rolling summary" below), e.g. "s32tf1000". With "x" (an import of a
+--           conversation that has a rolling summary), the elements are the whole list as exported and are stored as
+--           they are, without de-duplication or trimming, only into an empty list: after "r", or when the key does not
+--           exist (else the script returns -1 and writes nothing). The importer then applies the window with a trim.
 -- ARGV[4..] pairs: an id marker (',"id":"..."' exactly as encoded, or "" when the message has no id), then the
 --           encoded message (one JSON object whose first field is "role", and "id" right after it when present).
 --           None at all: trim only (an operator applying the window to a stored conversation).
@@ -46,9 +49,11 @@ local maxPending = tonumber(string.match(ARGV[3], 'f(%d+)') or '') -- nil: no ro
 local fold = maxPending ~= nil
 local trimOnly = #ARGV == 3
 local lengthBefore = trimOnly and redis.call('LLEN', key) or 0
--- Replacing is deleting, then appending to an empty list: nothing after the DEL can fail on a list.
-if string.find(ARGV[3], 'r', 1, true) then redis.call('DEL', key) end
+local replace = string.find(ARGV[3], 'r', 1, true) ~= nil
 local CHUNK = 1000 -- elements per RPUSH/LPUSH: far below Lua's unpack limit
+
+-- Replacing is deleting, then appending to an empty list: nothing after the DEL can fail on a list.
+if replace then redis.call('DEL', key) end
 
 -- The kind of an element, from its first field without a JSON parser: ours start '{"role":"', Python's
 -- json.dumps '{"role": "'. 'pin' (kept, not counted), 'user', 'calls' (assistant with tool calls), 'tool', 'other'.
@@ -91,6 +96,17 @@ local function push(command, list, first, last)
   for i = first, last, CHUNK do
     redis.call(command, key, unpack(list, i, math.min(i + CHUNK - 1, last)))
   end
+end
+
+-- "x": restore a summarized conversation exactly (its pinned run, summary, counters and pending elements cannot be
+-- rebuilt from appends), or refuse: a summary cannot be merged into a conversation that exists.
+if string.find(ARGV[3], 'x', 1, true) then
+  if not replace and redis.call('LLEN', key) > 0 then return -1 end -- LLEN: in the application's ACL; no list is empty
+  local elements = {}
+  for i = 5, #ARGV, 2 do elements[#elements + 1] = ARGV[i] end
+  push('RPUSH', elements, 1, #elements)
+  if ttl > 0 then redis.call('PEXPIRE', key, ttl) end
+  return #elements
 end
 
 -- 1. Retry safety: a message whose id is already in the list (or earlier in this batch) is not stored again. The
