@@ -102,8 +102,8 @@ public sealed class SummaryProcessTests
     [Theory, InlineData("redis"), InlineData("garnet")]
     public async Task The_hosted_service_summarizes_in_the_background(string server)
     {
-        var testServer = await Servers.TestServers.GetAsync(server);
-        var prefix = Servers.TestServers.UniquePrefix();
+        var testServer = await TestServers.GetAsync(server);
+        var prefix = TestServers.UniquePrefix();
         var model = new StrictChatClient { Responder = FoldReplies.Fold };
         var builder = Host.CreateApplicationBuilder();
         builder.Services.AddRedisChatMemory(testServer.ConnectionString, c =>

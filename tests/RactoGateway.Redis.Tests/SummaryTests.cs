@@ -1,7 +1,7 @@
 using System.Text;
 using Microsoft.Extensions.AI;
 using RactoGateway.Redis.Testing;
-using RactoGateway.Redis.Tests.Servers;
+using RactoGateway.Redis.Testing.Servers;
 using RactoGateway.Redis.Wire;
 using StackExchange.Redis;
 

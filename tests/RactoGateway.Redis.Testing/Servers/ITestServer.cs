@@ -1,4 +1,4 @@
-namespace RactoGateway.Redis.Tests.Servers;
+namespace RactoGateway.Redis.Testing.Servers;
 
 /// <summary>A real Redis-compatible server on a loopback port, owned by a test fixture.</summary>
 public interface ITestServer : IAsyncDisposable

@@ -1,6 +1,6 @@
 using StackExchange.Redis;
 
-namespace RactoGateway.Redis.Tests.Servers;
+namespace RactoGateway.Redis.Testing.Servers;
 
 /// <summary>
 /// A redis-server where the memory connects as the least-privilege ACL user of the README ("Least privilege"), allowed

@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Logging;
-using RactoGateway.Redis.Tests.Servers;
+using RactoGateway.Redis.Testing.Servers;
 using StackExchange.Redis;
 
-namespace RactoGateway.Redis.Tests;
+namespace RactoGateway.Redis.Testing;
 
 /// <summary>A memory on a shared test server with a prefix of its own, plus a raw connection to inspect Redis directly.</summary>
 public sealed class TestBed : IAsyncDisposable

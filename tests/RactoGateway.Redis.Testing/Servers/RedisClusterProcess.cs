@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 
-namespace RactoGateway.Redis.Tests.Servers;
+namespace RactoGateway.Redis.Testing.Servers;
 
 /// <summary>
 /// A real Redis Cluster on loopback: 6 <c>redis-server --cluster-enabled yes</c> child processes (3 masters, 3 replicas)

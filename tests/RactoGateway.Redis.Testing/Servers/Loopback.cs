@@ -3,9 +3,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 
-namespace RactoGateway.Redis.Tests.Servers;
+namespace RactoGateway.Redis.Testing.Servers;
 
-internal static class Loopback
+public static class Loopback
 {
     /// <summary>A port nobody listens on right now (the OS picks it).</summary>
     public static int FreePort()

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Reflection;
 using Xunit.Sdk;
 
-namespace RactoGateway.Redis.Tests.Servers;
+namespace RactoGateway.Redis.Testing.Servers;
 
 /// <summary>
 /// The servers every integration test runs against, started once per test run on first use and stopped by pid when

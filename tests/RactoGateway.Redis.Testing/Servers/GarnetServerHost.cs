@@ -1,7 +1,7 @@
 using Garnet;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace RactoGateway.Redis.Tests.Servers;
+namespace RactoGateway.Redis.Testing.Servers;
 
 /// <summary>Microsoft Garnet hosted in the test process on a free loopback port, with Lua enabled.</summary>
 public sealed class GarnetServerHost : ITestServer

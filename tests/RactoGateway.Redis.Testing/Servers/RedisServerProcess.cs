@@ -1,6 +1,6 @@
 using System.Diagnostics;
 
-namespace RactoGateway.Redis.Tests.Servers;
+namespace RactoGateway.Redis.Testing.Servers;
 
 /// <summary>A <c>redis-server</c> child process on a free loopback port, stopped by its own pid.</summary>
 public sealed class RedisServerProcess : ITestServer
