@@ -3,6 +3,7 @@
 // conversations through one RedisChatMemory, then prints "acknowledged <n> failed <m>" and exits 0.
 //    or: dotnet RactoGateway.Load.dll summarize <connection> <prefix> <conversation> <maxTurns> <perCall> <foldedCalls>
 //        (see SummarizeThenHang.cs)
+//    or: dotnet RactoGateway.Load.dll starve <connection> <prefix> <calls> (see StarvedPool.cs)
 using System.Globalization;
 using RactoGateway.Load;
 using RactoGateway.Redis;
@@ -10,6 +11,11 @@ using RactoGateway.Redis;
 if (args is ["summarize", ..])
 {
     return await SummarizeThenHang.RunAsync(args[1..]);
+}
+
+if (args is ["starve", ..])
+{
+    return StarvedPool.Run(args[1..]);
 }
 
 if (args.Length != 7)

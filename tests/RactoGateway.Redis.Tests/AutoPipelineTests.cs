@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using StackExchange.Redis;
+using Xunit.Abstractions;
 
 namespace RactoGateway.Redis.Tests;
 
 /// <summary>Reads and appends issued together are written together (auto-pipelining): every caller still gets its own
 /// reply, in its own order, and a round that meets a server that is down fails each of its calls instead of hanging.</summary>
-public class AutoPipelineTests
+public class AutoPipelineTests(ITestOutputHelper output)
 {
     [Theory, AllServers]
     public async Task Callers_issuing_together_each_get_their_own_reply_and_keep_their_order(string serverName)
@@ -60,5 +61,59 @@ public class AutoPipelineTests
             call.Exception?.InnerException is RedisConnectionException or RedisTimeoutException,
             $"unexpected {call.Status}: {call.Exception?.InnerException?.GetType()}"));
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"took {clock.Elapsed}");
+    }
+
+    [Theory, InlineData("redis"), InlineData("garnet")]
+    public async Task Appends_issued_while_the_thread_pool_is_starved_all_land_once_it_frees(string serverName)
+    {
+        // A process of its own (RactoGateway.Load starve) blocks every worker of its pool for 1.5 s (half the client's
+        // timeout), then issues 256 appends together: all but the first join rounds. None may be lost, fail or hang.
+        // (Nothing reaches Redis meanwhile: StackExchange.Redis 3.4's socket sends run on the pool too, raw calls alike.)
+        const int Calls = 256;
+        await using var bed = await TestBed.CreateAsync(serverName);
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "RactoGateway.Load.dll"), "starve", bed.Server.ConnectionString, bed.Config.KeyPrefix, $"{Calls}" })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var child = Process.Start(start)!;
+        var stderr = child.StandardError.ReadToEndAsync();
+        try
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            Assert.Equal("issued", await child.StandardOutput.ReadLineAsync(timeout.Token));
+            await Task.Delay(1500);
+            output.WriteLine($"{await bed.Raw.ListLengthAsync(bed.Key("c"))} of {Calls} appends in Redis after 1.5 s with the child's pool blocked");
+
+            await child.StandardInput.WriteLineAsync("release");
+            await child.StandardInput.FlushAsync();
+            Assert.Equal($"done {Calls} 0", await child.StandardOutput.ReadLineAsync(timeout.Token));
+        }
+        finally
+        {
+            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            try
+            {
+                await child.WaitForExitAsync(exit.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                child.Kill(); // by its own pid
+                await child.WaitForExitAsync();
+            }
+
+            output.WriteLine(await stderr);
+        }
+
+        Assert.Equal(0, child.ExitCode);
+        var stored = (await bed.Raw.ListRangeAsync(bed.Key("c"))).Select(e => (string)e!).ToList();
+        Assert.Equal(Enumerable.Range(0, Calls).Select(n => $"{{\"role\":\"user\",\"content\":\"m{n}\"}}").Order(), stored.Order());
     }
 }

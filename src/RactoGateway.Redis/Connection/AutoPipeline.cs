@@ -87,9 +87,10 @@ internal sealed class AutoPipeline(IDatabase database)
     }
 
     /// <summary>
-    /// The one thread of the process that writes the rounds. Not the thread pool: a starved pool (callers blocking on
-    /// async work) held a round back until StackExchange.Redis's timeout expired with the command never written
-    /// (seen in a test run: 3 s, 7 busy workers, 11 items queued). While the thread wakes up, more commands join.
+    /// The one thread of the process that writes the rounds. Not the thread pool: a busy pool (callers blocking on
+    /// async work) held a round in its queue until StackExchange.Redis's timeout expired with the command never written
+    /// (seen in a test run: 3 s, 7 busy workers, 11 items queued). While the thread wakes up, more commands join. (A
+    /// pool with every worker blocked stalls writes anyway: StackExchange.Redis 3.4 sends on the socket from the pool.)
     /// </summary>
     private static class Flusher
     {
