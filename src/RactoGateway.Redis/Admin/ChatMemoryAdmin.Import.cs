@@ -105,10 +105,11 @@ public sealed partial class ChatMemoryAdmin
         for (var first = 0; first < summarized.Count; first += Window)
         {
             var batch = summarized.GetRange(first, Math.Min(Window, summarized.Count - first));
-            var exists = batch.Select(r => _database.KeyExistsAsync(KeyOf(r))).ToArray();
+            // LLEN, not EXISTS: what the application's least-privilege ACL already allows (no list is empty).
+            var lengths = batch.Select(r => _database.ListLengthAsync(KeyOf(r))).ToArray();
             for (var i = 0; i < batch.Count; i++)
             {
-                if (await exists[i].ConfigureAwait(false))
+                if (await lengths[i].ConfigureAwait(false) > 0)
                 {
                     throw Bad(batch[i].LineNumber, $"conversation '{MessageRules.Shown(batch[i].Conversation)}' has a rolling summary and already exists; a summary is not merged into another conversation (import with replace)");
                 }
