@@ -5,6 +5,7 @@ namespace RactoGateway.Redis.Tests;
 
 /// <summary>A token cancelled while Redis has not answered ends the wait at once (the command itself may still run, as
 /// documented); the pooled waits behind it are reused and keep every result apart, at scale.</summary>
+[Collection(TimingCollection.Name)]
 public class CancellationTests
 {
     [Fact]
