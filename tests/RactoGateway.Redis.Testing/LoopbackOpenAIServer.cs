@@ -53,7 +53,7 @@ public sealed class LoopbackOpenAIServer : IAsyncDisposable
     {
         for (var attempt = 0; ; attempt++)
         {
-            var port = FreePort();
+            var port = Servers.Loopback.FreePort();
             var listener = new HttpListener();
             listener.Prefixes.Add($"http://127.0.0.1:{port}/");
             try
@@ -81,13 +81,6 @@ public sealed class LoopbackOpenAIServer : IAsyncDisposable
         catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException or InvalidOperationException)
         {
         }
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
     }
 
     private async Task AcceptLoopAsync()

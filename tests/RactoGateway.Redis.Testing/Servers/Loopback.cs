@@ -7,9 +7,30 @@ namespace RactoGateway.Redis.Testing.Servers;
 
 public static class Loopback
 {
-    /// <summary>A port nobody listens on right now (the OS picks it).</summary>
+    // Ports handed out in this process: a test whose server is down for a while (an outage, a failover) keeps its port,
+    // and no other test may be given it meanwhile.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<int, bool> Given = new();
+
+    /// <summary>
+    /// A port nobody listens on right now, below the kernel's ephemeral range with room for a cluster bus port
+    /// (port + 10000) below it too, never handed out twice in this process. Why not the OS's pick (port 0): that is an
+    /// ephemeral port, which any outgoing connection may take while a test's server is down, including the client's own
+    /// reconnect to it (TCP connects a socket to itself when its ephemeral port equals the port it dials); the restarted
+    /// server then cannot bind it (seen in CI: no PONG within 15 s after a restart on port 32947).
+    /// </summary>
     public static int FreePort()
     {
+        var top = EphemeralLow() - 10001;
+        for (var attempt = 0; top > 10000 && attempt < 200; attempt++)
+        {
+            var port = Random.Shared.Next(10000, top + 1);
+            if (IsFree(port) && Given.TryAdd(port, true))
+            {
+                return port;
+            }
+        }
+
+        // A kernel whose ephemeral range starts low leaves no such room: take the OS's pick.
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
@@ -31,6 +52,21 @@ public static class Loopback
             {
                 throw new InvalidOperationException("No free loopback port with a free cluster bus port (port + 10000) in 100 tries.");
             }
+        }
+    }
+
+    /// <summary>The first port of the kernel's ephemeral range (Linux: /proc/sys/net/ipv4/ip_local_port_range; 32768
+    /// elsewhere, the IANA-ish default).</summary>
+    private static int EphemeralLow()
+    {
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+            return int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return 32768;
         }
     }
 
