@@ -110,11 +110,14 @@ public static class Loopback
         throw new TimeoutException($"Nothing listened on 127.0.0.1:{port} within {timeout}.");
     }
 
-    /// <summary>Waits until a server on <paramref name="port"/> answers PING with +PONG (or -NOAUTH: it is up, just locked).</summary>
-    public static async Task WaitForPingAsync(int port, TimeSpan timeout, Func<bool>? stillRunning = null)
+    /// <summary>Waits until a server on <paramref name="port"/> answers PING with +PONG (or -NOAUTH: it is up, just locked).
+    /// With <paramref name="pid"/>, it sends INFO instead and waits until the answer comes from that process: a
+    /// redis-server that cannot bind its port exits, while whatever else holds the port would answer in its place.</summary>
+    public static async Task WaitForPingAsync(int port, TimeSpan timeout, Func<bool>? stillRunning = null, int? pid = null)
     {
         var clock = Stopwatch.StartNew();
         Exception? last = null;
+        var request = pid is null ? "PING\r\n"u8.ToArray() : "INFO server\r\n"u8.ToArray();
         while (clock.Elapsed < timeout)
         {
             if (stillRunning is not null && !stillRunning())
@@ -127,16 +130,15 @@ public static class Loopback
                 using var client = new TcpClient();
                 await client.ConnectAsync(IPAddress.Loopback, port);
                 var stream = client.GetStream();
-                await stream.WriteAsync("PING\r\n"u8.ToArray());
-                var buffer = new byte[64];
-                var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(2));
-                var reply = Encoding.ASCII.GetString(buffer, 0, read);
-                if (reply.StartsWith("+PONG", StringComparison.Ordinal) || reply.StartsWith("-NOAUTH", StringComparison.Ordinal))
+                await stream.WriteAsync(request);
+                var reply = await ReadReplyAsync(stream, pid is null ? "\r\n" : "process_id:");
+                if (reply.StartsWith("-NOAUTH", StringComparison.Ordinal) || (pid is null && reply.StartsWith("+PONG", StringComparison.Ordinal))
+                    || (pid is not null && reply.Contains($"process_id:{pid}\r\n", StringComparison.Ordinal)))
                 {
                     return;
                 }
 
-                last = new InvalidOperationException($"PING answered '{reply.Trim()}'");
+                last = new InvalidOperationException($"port {port} answered '{reply.Split('\n').FirstOrDefault(l => l.StartsWith("process_id:", StringComparison.Ordinal) || l.StartsWith('+') || l.StartsWith('-'))?.Trim()}'");
             }
             catch (Exception ex) when (ex is SocketException or IOException or TimeoutException)
             {
@@ -147,5 +149,38 @@ public static class Loopback
         }
 
         throw new TimeoutException($"No PONG from 127.0.0.1:{port} within {timeout}.", last);
+    }
+
+    /// <summary>Reads until the reply holds <paramref name="until"/> and the line after it ends, or is an error, or 2 s pass.</summary>
+    private static async Task<string> ReadReplyAsync(NetworkStream stream, string until)
+    {
+        var reply = new StringBuilder();
+        var buffer = new byte[4096];
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+        while (true)
+        {
+            int read;
+            try
+            {
+                read = await stream.ReadAsync(buffer, deadline.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException("no complete reply within 2 s");
+            }
+
+            if (read == 0)
+            {
+                return reply.ToString();
+            }
+
+            reply.Append(Encoding.ASCII.GetString(buffer, 0, read));
+            var text = reply.ToString();
+            var at = text.IndexOf(until, StringComparison.Ordinal);
+            if (text.StartsWith('-') || (at >= 0 && text.IndexOf("\r\n", at, StringComparison.Ordinal) >= 0))
+            {
+                return text;
+            }
+        }
     }
 }

@@ -52,9 +52,22 @@ public sealed class RedisServerProcess : ITestServer
     /// <summary>The child's pid (it is stopped by this pid, never by name).</summary>
     public int Pid => _process?.Id ?? throw new InvalidOperationException("The server is not running.");
 
-    /// <summary>Starts a new server; <paramref name="extraArgs"/> are added to redis-server's command line.</summary>
-    public static Task<RedisServerProcess> StartNewAsync(params string[] extraArgs) =>
-        StartNewAt(extraArgs.Contains("--cluster-enabled") ? Loopback.FreePortWithClusterBus() : Loopback.FreePort(), extraArgs);
+    /// <summary>Starts a new server; <paramref name="extraArgs"/> are added to redis-server's command line. A port that
+    /// another process took between the check and the bind (another test assembly's server, say) is given up for
+    /// another, twice at most.</summary>
+    public static async Task<RedisServerProcess> StartNewAsync(params string[] extraArgs)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartNewAt(extraArgs.Contains("--cluster-enabled") ? Loopback.FreePortWithClusterBus() : Loopback.FreePort(), extraArgs);
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("Address already in use", StringComparison.Ordinal))
+            {
+            }
+        }
+    }
 
     /// <summary>Starts a new server on <paramref name="port"/>.</summary>
     public static async Task<RedisServerProcess> StartNewAt(int port, params string[] extraArgs)
@@ -101,8 +114,21 @@ public sealed class RedisServerProcess : ITestServer
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("redis-server did not start.");
-        process.OutputDataReceived += static (_, _) => { };
-        process.ErrorDataReceived += static (_, _) => { };
+        // The server's last lines, for the message of a start that fails (a bind error, say).
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        void Keep(string? line)
+        {
+            if (line is not null)
+            {
+                log.Enqueue(line);
+                while (log.Count > 20 && log.TryDequeue(out _))
+                {
+                }
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
@@ -112,13 +138,21 @@ public sealed class RedisServerProcess : ITestServer
         {
             File.WriteAllText(Path.Combine(pids, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)), "redis-server");
         }
-        if (_tlsOnly)
+        try
         {
-            await Loopback.WaitForListenerAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
+            if (_tlsOnly)
+            {
+                await Loopback.WaitForListenerAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
+            }
+            else
+            {
+                await Loopback.WaitForPingAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited, process.Id);
+            }
         }
-        else
+        catch (Exception ex) when (ex is TimeoutException or InvalidOperationException)
         {
-            await Loopback.WaitForPingAsync(Port, TimeSpan.FromSeconds(15), () => !process.HasExited);
+            var state = process.HasExited ? $"exited with {process.ExitCode}" : $"running as pid {process.Id}";
+            throw new InvalidOperationException($"{ex.Message} redis-server is {state}; its last lines:\n{string.Join('\n', log)}", ex);
         }
     }
 
