@@ -72,19 +72,7 @@ public class AutoPipelineTests(ITestOutputHelper output)
         // (Nothing reaches Redis meanwhile: StackExchange.Redis 3.4's socket sends run on the pool too, raw calls alike.)
         const int Calls = 256;
         await using var bed = await TestBed.CreateAsync(serverName);
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "RactoGateway.Load.dll"), "starve", bed.Server.ConnectionString + ",asyncTimeout=20000,syncTimeout=20000", bed.Config.KeyPrefix, $"{Calls}" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var child = Process.Start(start)!;
+        using var child = LoadProcess.Start(["starve", bed.Server.ConnectionString + ",asyncTimeout=20000,syncTimeout=20000", bed.Config.KeyPrefix, $"{Calls}"], redirectInput: true);
         var stderr = child.StandardError.ReadToEndAsync();
         try
         {

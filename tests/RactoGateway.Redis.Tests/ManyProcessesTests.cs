@@ -71,19 +71,7 @@ public class ManyProcessesTests(ITestOutputHelper output)
 
     private async Task<(int Acknowledged, int Failed)> RunChildAsync(string connection, string prefix, string tag)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "RactoGateway.Load.dll");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { dll, connection, prefix, TasksPerProcess.ToString(CultureInfo.InvariantCulture), TurnsPerTask.ToString(CultureInfo.InvariantCulture), Conversations.ToString(CultureInfo.InvariantCulture), MaxTurns.ToString(CultureInfo.InvariantCulture), tag })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("the load process did not start");
+        using var process = LoadProcess.Start([connection, prefix, TasksPerProcess.ToString(CultureInfo.InvariantCulture), TurnsPerTask.ToString(CultureInfo.InvariantCulture), Conversations.ToString(CultureInfo.InvariantCulture), MaxTurns.ToString(CultureInfo.InvariantCulture), tag]);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));

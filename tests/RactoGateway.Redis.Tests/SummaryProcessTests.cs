@@ -24,18 +24,7 @@ public sealed class SummaryProcessTests
         }
 
         // A real OS process folds two batches of 10, then hangs inside the model call of the third: SIGKILL there.
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "RactoGateway.Load.dll"), "summarize", bed.Server.ConnectionString, bed.Config.KeyPrefix, "c", "2", "10", "2" })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using (var child = Process.Start(start)!)
+        using (var child = LoadProcess.Start(["summarize", bed.Server.ConnectionString, bed.Config.KeyPrefix, "c", "2", "10", "2"]))
         {
             var stderr = child.StandardError.ReadToEndAsync();
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
