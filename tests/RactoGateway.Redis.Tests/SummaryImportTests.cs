@@ -75,6 +75,11 @@ public class SummaryImportTests
         Assert.Equal("system:You are terse. | system:m0 m1 m2 m3 (summary) | user:m10 | assistant:m11",
             Show(await new RedisChatMemory(connection, smaller).GetHistoryAsync("c")));
         Assert.Equal((6L, 4L, before.Epoch), (Header(await RawAsync(db, Key(smaller, "c"))) is var h ? (h.Pending, h.Folded, h.Epoch) : default));
+
+        // An importer whose rules keep no summary (an operator without --summarize) does not trim it away: as exported.
+        var plain = new ChatMemoryConfig { KeyPrefix = TestServers.UniquePrefix(), MaxTurns = 1 };
+        await new ChatMemoryAdmin(connection, plain).ImportAsync(new MemoryStream(exported));
+        Assert.Equal(await RawAsync(db, Key(source, "c")), await RawAsync(db, Key(plain, "c")));
     }
 
     [Theory]

@@ -11,8 +11,8 @@ namespace RactoGateway.Redis.Cli.Commands;
 /// conversation written, by one script run on its key, so each is atomic: the library's own append script
 /// (<c>append.lua</c>: messages whose id is already stored are skipped, the window trims, the expiry is set), preceded by
 /// a DEL of the key with <c>--replace</c>. Elements are stored byte for byte as they appear in the file. A conversation
-/// with a rolling summary is restored as exported (summary, counters, pending messages), then trimmed to the window;
-/// without <c>--replace</c> it must not exist yet.
+/// with a rolling summary is restored as exported (summary, counters, pending messages), then trimmed to the window only
+/// under <c>--summarize</c>; without <c>--replace</c> it must not exist yet.
 /// </summary>
 /// <remarks>
 /// Without <c>--max-turns</c> nothing is trimmed (an import restores what was exported, whatever window wrote it);

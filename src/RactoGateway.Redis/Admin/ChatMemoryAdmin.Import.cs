@@ -28,8 +28,9 @@ public sealed partial class ChatMemoryAdmin
     /// meanwhile. A byte order mark, CRLF line ends, blank lines and a missing final newline are accepted.</para>
     /// <para>A conversation exported with a rolling summary (<see cref="ChatMemoryConfig.Summarize"/>) is restored
     /// exactly: its pinned messages, the summary with its text and counters, the messages still pending for it, and the
-    /// window, byte for byte; then the window of <see cref="Config"/> applies, as a trim would apply it. A summary cannot
-    /// be merged into a conversation that exists: such a line needs <paramref name="replace"/>.</para>
+    /// window, byte for byte; then, when <see cref="Config"/> summarizes, its window applies, as a trim would apply it
+    /// (rules without a summary would drop it as plain messages, so they leave it as exported). A summary cannot be
+    /// merged into a conversation that exists: such a line needs <paramref name="replace"/>.</para>
     /// </remarks>
     /// <param name="source">The lines, UTF-8; read to its end.</param>
     /// <param name="replace">Replace each conversation that exists, in the same script run, instead of appending to it.</param>
@@ -72,9 +73,11 @@ public sealed partial class ChatMemoryAdmin
                     }
 
                     messages += stored;
-                    if (record.Summarized)
+                    if (record.Summarized && _config.Summarize)
                     {
-                        // Restored as exported: now the window of this configuration, as a trim applies it.
+                        // Restored as exported: now the window of this configuration, as a trim applies it. Rules that
+                        // keep no summary would trim the summary and its pending messages away as plain messages (an
+                        // operator who forgot --summarize): without them the conversation stays exactly as exported.
                         await _append.RunAsync(key, _append.TrimArgs()).ConfigureAwait(false);
                     }
                 }
