@@ -6,6 +6,7 @@ namespace RactoGateway.Redis.Tests;
 
 /// <summary>Reads and appends issued together are written together (auto-pipelining): every caller still gets its own
 /// reply, in its own order, and a round that meets a server that is down fails each of its calls instead of hanging.</summary>
+[Collection(TimingCollection.Name)]
 public class AutoPipelineTests(ITestOutputHelper output)
 {
     [Theory, AllServers]
