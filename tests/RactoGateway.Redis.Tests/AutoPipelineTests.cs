@@ -88,17 +88,7 @@ public class AutoPipelineTests(ITestOutputHelper output)
         }
         finally
         {
-            using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(20));
-            try
-            {
-                await child.WaitForExitAsync(exit.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                child.Kill(); // by its own pid
-                await child.WaitForExitAsync();
-            }
-
+            await LoadProcess.WaitForExitOrKillAsync(child, TimeSpan.FromSeconds(20));
             output.WriteLine(await stderr);
         }
 

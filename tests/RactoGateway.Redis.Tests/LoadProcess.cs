@@ -23,4 +23,22 @@ internal static class LoadProcess
 
         return Process.Start(start) ?? throw new InvalidOperationException("the load process did not start");
     }
+
+    /// <summary>Waits for <paramref name="process"/> to exit; past <paramref name="within"/> it is killed by its own pid
+    /// (and waited for), and the result is false.</summary>
+    public static async Task<bool> WaitForExitOrKillAsync(Process process, TimeSpan within)
+    {
+        using var timeout = new CancellationTokenSource(within);
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            await process.WaitForExitAsync();
+            return false;
+        }
+    }
 }

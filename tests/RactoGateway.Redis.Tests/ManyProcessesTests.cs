@@ -74,15 +74,8 @@ public class ManyProcessesTests(ITestOutputHelper output)
         using var process = LoadProcess.Start([connection, prefix, TasksPerProcess.ToString(CultureInfo.InvariantCulture), TurnsPerTask.ToString(CultureInfo.InvariantCulture), Conversations.ToString(CultureInfo.InvariantCulture), MaxTurns.ToString(CultureInfo.InvariantCulture), tag]);
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(90));
-        try
+        if (!await LoadProcess.WaitForExitOrKillAsync(process, TimeSpan.FromSeconds(90)))
         {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(); // by its own pid
-            await process.WaitForExitAsync();
             throw new TimeoutException($"load process {tag} (pid {process.Id}) did not finish within 90 s: {await stderr}");
         }
 
