@@ -104,20 +104,20 @@ public sealed partial class ChatMemoryAdmin
     /// <summary>Before anything is written: a line with a rolling summary whose conversation exists is refused.</summary>
     private async Task RefuseSummariesOverExistingAsync(List<ImportRecord> records)
     {
-        var summarized = records.Where(r => r.Summarized).ToList();
-        for (var first = 0; first < summarized.Count; first += Window)
+        var lines = new Dictionary<RedisKey, ImportRecord>();
+        foreach (var record in records.Where(r => r.Summarized))
         {
-            var batch = summarized.GetRange(first, Math.Min(Window, summarized.Count - first));
-            // LLEN, not EXISTS: what the application's least-privilege ACL already allows (no list is empty).
-            var lengths = batch.Select(r => _database.ListLengthAsync(KeyOf(r))).ToArray();
-            for (var i = 0; i < batch.Count; i++)
-            {
-                if (await lengths[i].ConfigureAwait(false) > 0)
-                {
-                    throw Bad(batch[i].LineNumber, $"conversation '{MessageRules.Shown(batch[i].Conversation)}' has a rolling summary and already exists; a summary is not merged into another conversation (import with replace)");
-                }
-            }
+            lines.TryAdd(KeyOf(record), record);
         }
+
+        // LLEN, not EXISTS: what the application's least-privilege ACL already allows (no list is empty).
+        await ForEachBatchAsync([.. lines.Keys], key => _database.ListLengthAsync(key), (key, length) =>
+        {
+            if (length > 0)
+            {
+                throw Bad(lines[key].LineNumber, $"conversation '{MessageRules.Shown(lines[key].Conversation)}' has a rolling summary and already exists; a summary is not merged into another conversation (import with replace)");
+            }
+        }, progress: null, CancellationToken.None).ConfigureAwait(false);
     }
 
     /// <summary>Reads the source to its end, one record per non-blank line; the first bad line throws, naming it.</summary>
