@@ -22,7 +22,7 @@ public sealed class AclRedisServer : ITestServer
     public int Port => _server.Port;
 
     /// <inheritdoc />
-    public string ConnectionString => $"127.0.0.1:{Port},user={User},password={Password},connectTimeout=2000,syncTimeout=3000,asyncTimeout=3000";
+    public string Endpoints => $"127.0.0.1:{Port},user={User},password={Password}";
 
     /// <inheritdoc />
     public string AdminConnectionString => ((ITestServer)_server).ConnectionString;

@@ -31,8 +31,7 @@ public sealed class RedisClusterProcess : ITestServer
     public IReadOnlyList<RedisServerProcess> Nodes => _nodes;
 
     /// <inheritdoc />
-    public string ConnectionString =>
-        string.Join(",", _nodes.Select(n => $"127.0.0.1:{n.Port}")) + ",connectTimeout=2000,syncTimeout=3000,asyncTimeout=3000";
+    public string Endpoints => string.Join(",", _nodes.Select(n => $"127.0.0.1:{n.Port}"));
 
     /// <summary>Starts 6 nodes and forms the cluster; waits until every node reports <c>cluster_state:ok</c>.</summary>
     public static async Task<RedisClusterProcess> StartNewAsync()
