@@ -3,15 +3,18 @@
 # what is missing, and ends with one line: "tests: N passed, M failed, K skipped".
 #   scripts/test.sh            the whole suite
 #   scripts/test.sh --faults   also the long fault tests (Trait Category=Faults), as CI does
+#   scripts/test.sh --fast     the unit tier alone (tests/RactoGateway.Redis.UnitTests): no server, no install, under a minute
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
 filter=(--filter "Category!=Faults")
+target=RactoGateway.Redis.slnx fast=0
 case "${1:-}" in
   "") ;;
   --faults) filter=() ;;
-  *) echo "usage: scripts/test.sh [--faults]" >&2; exit 2 ;;
+  --fast) target=tests/RactoGateway.Redis.UnitTests fast=1 ;;
+  *) echo "usage: scripts/test.sh [--faults | --fast]" >&2; exit 2 ;;
 esac
 
 # redis-server and redis-cli run the single servers and the Redis Cluster (redis-cli --cluster create); openssl makes
@@ -21,7 +24,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v openssl >/dev/null || need+=(openssl)
 command -v python3 >/dev/null || need+=(python3)
-if ((${#need[@]})); then
+if ((!fast && ${#need[@]})); then
   echo "installing: ${need[*]}" >&2
   sudo=""; [[ $(id -u) == 0 ]] || sudo="sudo"
   $sudo apt-get update -qq
@@ -44,8 +47,8 @@ stop_leftovers() {
 }
 trap 'stop_leftovers; rm -rf "$results"' EXIT
 status=0
-dotnet build RactoGateway.Redis.slnx -c Release -nologo -clp:ErrorsOnly || { echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
-dotnet test RactoGateway.Redis.slnx -c Release --no-build -nologo \
+dotnet build "$target" -c Release -nologo -clp:ErrorsOnly || { echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
+dotnet test "$target" -c Release --no-build -nologo \
   "${filter[@]}" \
   --blame-hang-timeout 5m \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=$?

@@ -29,17 +29,6 @@ public class CorruptElementTests
         "{\"role\": \"user\", \"content\": \"x\"",
     ];
 
-    public static TheoryData<string> Corrupt => new(CorruptElements);
-
-    [Theory]
-    [MemberData(nameof(Corrupt))]
-    public void Corrupt_element_decodes_to_null(string element) =>
-        Assert.Null(MessageCodec.TryDecode(element));
-
-    [Fact]
-    public void Invalid_utf8_decodes_to_null() =>
-        Assert.Null(MessageCodec.TryDecode(new byte[] { (byte)'{', 0xff, 0xfe, (byte)'}' }));
-
     [Theory, AllServers]
     public async Task Corrupt_elements_are_skipped_and_logged_once_with_their_count(string server)
     {

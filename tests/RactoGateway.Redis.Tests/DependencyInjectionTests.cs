@@ -92,20 +92,6 @@ public class DependencyInjectionTests
         Assert.Contains("IConnectionMultiplexer", error.Message);
     }
 
-    [Fact]
-    public void A_malformed_url_is_rejected_at_registration() =>
-        Assert.Equal("url", Assert.ThrowsAny<ArgumentException>(() => new ServiceCollection().AddRedisChatMemory("redis://h:1/x")).ParamName);
-
-    [Fact]
-    public void A_second_registration_without_a_key_is_refused_rather_than_dropped()
-    {
-        var services = new ServiceCollection().AddRedisChatMemory("redis://127.0.0.1:1");
-
-        var error = Assert.Throws<InvalidOperationException>(() => services.AddRedisChatMemory("redis://127.0.0.1:2"));
-
-        Assert.Contains("AddKeyedRedisChatMemory", error.Message);
-    }
-
     [Theory, AllServers]
     public async Task Keyed_memories_have_their_own_url_section_and_validation_and_IChatMemory_is_the_same_object(string serverName)
     {

@@ -349,18 +349,6 @@ public class RecallStoreTests
         Assert.Empty(await index.ListAsync("carol"));
     }
 
-    [Fact]
-    public void Titles_are_cut_to_80_characters_without_splitting_a_surrogate_pair()
-    {
-        var cut = OwnerIndex.CutTitle(new string('a', 78) + "\U0001F600\U0001F600 and more");
-        Assert.Equal(new string('a', 78) + "…", cut);
-        Assert.True(cut!.Length <= OwnerIndex.MaxTitleLength);
-        Assert.Equal(new string('b', 80), OwnerIndex.CutTitle(new string('b', 80)));
-        Assert.Equal(new string('b', 79) + "…", OwnerIndex.CutTitle(new string('b', 81)));
-        Assert.Null(OwnerIndex.CutTitle(" \n\t "));
-        Assert.Equal("a b", OwnerIndex.CutTitle("  a \r\n b  "));
-    }
-
     [Theory]
     [InlineData("redis")]
     [InlineData("cluster")]

@@ -94,14 +94,6 @@ public class ValidationTests
         Assert.Throws<ArgumentNullException>("client", () => new RedisChatMemory((IConnectionMultiplexer)null!));
     }
 
-    [Theory]
-    [InlineData("")]
-    [InlineData("redis://")]
-    [InlineData("redis://host:6379/notanumber")]
-    [InlineData("rediss://:@/")]
-    public void Malformed_url_is_rejected_naming_url(string url) =>
-        Assert.Equal("url", Assert.ThrowsAny<ArgumentException>(() => new RedisChatMemory(url)).ParamName);
-
     [Theory, AllServers]
     public async Task Rejected_appends_write_nothing(string server)
     {
