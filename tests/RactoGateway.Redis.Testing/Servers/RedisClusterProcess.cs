@@ -34,6 +34,10 @@ public sealed class RedisClusterProcess : ITestServer
     /// <inheritdoc />
     public string Endpoints => string.Join(",", _nodes.Select(n => $"127.0.0.1:{n.Port}"));
 
+    /// <summary>The cluster's <see cref="ITestServer.ConnectionString"/>, on the class itself for the tests that hold a
+    /// <see cref="RedisClusterProcess"/>.</summary>
+    public string ConnectionString => Endpoints + ITestServer.GenerousTimeouts;
+
     /// <summary>A cluster that another process started and owns (the run's shared servers, see <see cref="TestServers"/>),
     /// on the nodes at <paramref name="ports"/>: its nodes cannot be stopped or started from here.</summary>
     public static RedisClusterProcess Attach(IEnumerable<int> ports)
