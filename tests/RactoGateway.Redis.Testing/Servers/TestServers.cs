@@ -18,7 +18,7 @@ public static class TestServers
     public const string Variable = "CHATMEM_TEST_SERVERS";
 
     /// <summary>The names <see cref="AllServersAttribute"/> passes to tests.</summary>
-    public static readonly string[] Names = ["redis", "garnet", "cluster", "acl"];
+    public static readonly string[] Names = ["redis", "redis8", "valkey", "garnet", "cluster", "acl"];
 
     /// <summary>The servers with vector sets, for recall (<see cref="VectorServersAttribute"/>): Garnet with its preview
     /// flag, and Redis 8.</summary>
