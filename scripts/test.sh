@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds and runs every test against real servers (redis-server from Debian, Garnet in-process), installing
+# Builds and runs every test against real servers (redis-server from Debian, Redis 8, Valkey 8, Garnet, a cluster), installing
 # what is missing, and ends with one line: "tests: N passed, M failed, K skipped".
 #   scripts/test.sh            the whole suite
 #   scripts/test.sh --faults   also the long fault tests (Trait Category=Faults), as CI does
@@ -41,17 +41,56 @@ stop_leftovers() {
   for file in "$CHATMEM_TEST_PIDS"/*; do
     [[ -f "$file" ]] || continue
     pid=$(basename "$file")
-    [[ "$(cat "/proc/$pid/comm" 2>/dev/null)" == redis-server ]] && kill "$pid" 2>/dev/null
+    # The file holds the process's name (/proc/<pid>/comm: redis-server, valkey-server, dotnet for the Garnet host),
+    # so that a pid reused since by something else is never stopped.
+    [[ -s "$file" && "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$(cat "$file")" ]] && kill "$pid" 2>/dev/null
   done
   return 0
 }
-trap 'stop_leftovers; rm -rf "$results"' EXIT
+launcher=""
+stop_servers() {
+  # The shared servers' launcher stops each server by its own pid on SIGTERM; stop_leftovers catches any it missed.
+  if [[ -n "$launcher" ]]; then
+    kill "$launcher" 2>/dev/null && for _ in $(seq 100); do kill -0 "$launcher" 2>/dev/null || break; sleep 0.1; done
+    launcher=""
+  fi
+}
+trap 'stop_servers; stop_leftovers; rm -rf "$results"' EXIT
 status=0
 dotnet build "$target" -c Release -nologo -clp:ErrorsOnly || { echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
+
+# The unit tier (--fast) needs no server; everything else runs against the shared servers started here.
+if ((!fast)); then
+  # The servers of the matrix beyond Debian's redis-server: scripts/test-servers.sh builds Redis 8 (cached outside the
+  # clone) and installs Valkey 8, and prints CHATMEM_REDIS8_SERVER=... and CHATMEM_VALKEY_SERVER=... lines.
+  servers_env=$(bash scripts/test-servers.sh) || { echo "scripts/test-servers.sh failed" >&2; echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1; }
+  while IFS= read -r line; do
+    [[ "$line" == CHATMEM_*=* ]] && export "${line?}"
+  done <<<"$servers_env"
+
+  # Every shared server (redis, redis8, valkey, garnet, garnet-vector, cluster, acl) starts once for all four test
+  # assemblies; the launcher lists them in $CHATMEM_TEST_SERVERS and runs until stopped (or until this script is gone).
+  export CHATMEM_TEST_SERVERS="$results/servers.json"
+  dotnet tests/RactoGateway.Redis.TestServers/bin/Release/net10.0/RactoGateway.Redis.TestServers.dll \
+    "$CHATMEM_TEST_SERVERS" --until-pid $$ >"$results/servers.log" 2>&1 &
+  launcher=$!
+  for _ in $(seq 1200); do   # 120 s: the cluster forms in seconds, Garnet loads in a few
+    [[ -f "$CHATMEM_TEST_SERVERS" ]] && break
+    kill -0 "$launcher" 2>/dev/null || break
+    sleep 0.1
+  done
+  if [[ ! -f "$CHATMEM_TEST_SERVERS" ]]; then
+    echo "the shared test servers did not start; the launcher's log:" >&2
+    cat "$results/servers.log" >&2
+    echo "tests: 0 passed, 1 failed, 0 skipped"
+    exit 1
+  fi
+fi
 dotnet test "$target" -c Release --no-build -nologo \
   "${filter[@]}" \
   --blame-hang-timeout 5m \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=$?
+stop_servers
 
 passed=0 failed=0 skipped=0
 for trx in "$results"/*.trx; do

@@ -106,7 +106,7 @@ public sealed class RedisRecallContextProviderTests
         Assert.Equal(["What is my dog called?", "echo: What is my dog called?"], stored.TakeLast(2).Select(m => m.Content));
     }
 
-    [Theory, InlineData("redis"), InlineData("garnet")]
+    [Theory, InlineData("redis"), InlineData("garnet"), InlineData("valkey")]
     public async Task Without_vector_sets_the_agent_runs_and_nothing_is_added(string server)
     {
         var (bed, summarizer, recall) = await CreateAsync(server);
@@ -127,10 +127,10 @@ public sealed class RedisRecallContextProviderTests
         Assert.Contains("Redis 8 or later", skipped.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Nothing_is_added_when_nothing_is_recalled_and_a_selector_picks_the_conversation()
+    [Theory, VectorServers]
+    public async Task Nothing_is_added_when_nothing_is_recalled_and_a_selector_picks_the_conversation(string serverName)
     {
-        var (bed, summarizer, recall) = await CreateAsync("garnet-vector");
+        var (bed, summarizer, recall) = await CreateAsync(serverName);
         await using var _ = bed;
         await SeedAsync(bed, summarizer, "user-7");
         var adapter = new InstructionsAsSystemPrompt(new StrictChatClient());
@@ -151,10 +151,10 @@ public sealed class RedisRecallContextProviderTests
         Assert.Equal("Be brief.", adapter.Instructions[1]);
     }
 
-    [Fact]
-    public async Task Bad_input_is_refused_with_the_parameter_named()
+    [Theory, VectorServers]
+    public async Task Bad_input_is_refused_with_the_parameter_named(string serverName)
     {
-        var (bed, _, recall) = await CreateAsync("garnet-vector");
+        var (bed, _, recall) = await CreateAsync(serverName);
         await using var _ = bed;
 
         Assert.Equal("recall", Assert.Throws<ArgumentNullException>(() => new RedisRecallContextProvider(null!)).ParamName);

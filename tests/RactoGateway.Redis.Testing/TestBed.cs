@@ -4,14 +4,24 @@ using StackExchange.Redis;
 
 namespace RactoGateway.Redis.Testing;
 
-/// <summary>A memory on a shared test server with a prefix of its own, plus a raw connection to inspect Redis directly.</summary>
+/// <summary>
+/// A memory on a test server with a prefix of its own, plus a raw connection to inspect Redis directly. On a shared
+/// server (<see cref="TestServers.GetAsync"/>), both go through the process's one multiplexer for that server
+/// (<see cref="TestServers.SharedConnectionAsync"/>), borrowed: the memory does not own it and a bed never closes it.
+/// The memory opens connections of its own (and closes them when the bed is disposed) when the test needs that: on a
+/// test's own server (outages, restarts), with <see cref="ChatMemoryConfig.Connections"/> above 1, or with
+/// <c>ownConnection: true</c> (tests about what a memory does with the connections it opened).
+/// </summary>
 public sealed class TestBed : IAsyncDisposable
 {
-    private TestBed(ITestServer server, RedisChatMemory memory, ConnectionMultiplexer raw, ChatMemoryConfig config, ListLogger<RedisChatMemory> logger)
+    private readonly bool _ownsRaw;
+
+    private TestBed(ITestServer server, RedisChatMemory memory, ConnectionMultiplexer raw, bool ownsRaw, ChatMemoryConfig config, ListLogger<RedisChatMemory> logger)
     {
         Server = server;
         Memory = memory;
         RawConnection = raw;
+        _ownsRaw = ownsRaw;
         Config = config;
         Logger = logger;
     }
@@ -24,21 +34,45 @@ public sealed class TestBed : IAsyncDisposable
 
     public ListLogger<RedisChatMemory> Logger { get; }
 
+    /// <summary>The admin connection: on a shared server the process's shared multiplexer, which a test must not close.</summary>
     public ConnectionMultiplexer RawConnection { get; }
 
     public IDatabase Raw => RawConnection.GetDatabase();
 
-    public static async Task<TestBed> CreateAsync(string serverName, Action<ChatMemoryConfig>? configure = null) =>
-        await CreateAsync(await TestServers.GetAsync(serverName), configure);
+    /// <summary>A bed on the shared server <paramref name="serverName"/>.</summary>
+    /// <param name="serverName">"redis", "garnet", ... (see <see cref="TestServers"/>).</param>
+    /// <param name="configure">Changes to the memory's settings (its unique prefix is set already).</param>
+    /// <param name="ownConnection">Whether the memory opens and owns its connection rather than borrowing the shared one.</param>
+    public static async Task<TestBed> CreateAsync(string serverName, Action<ChatMemoryConfig>? configure = null, bool ownConnection = false) =>
+        await CreateAsync(await TestServers.GetAsync(serverName), configure, ownConnection);
 
-    public static async Task<TestBed> CreateAsync(ITestServer server, Action<ChatMemoryConfig>? configure = null)
+    /// <summary>A bed on <paramref name="server"/>; see <see cref="CreateAsync(string, Action{ChatMemoryConfig}?, bool)"/>.</summary>
+    public static Task<TestBed> CreateAsync(ITestServer server, Action<ChatMemoryConfig>? configure = null, bool ownConnection = false) =>
+        CreateAsync(server, configure, ownConnection, callTimeout: null);
+
+    /// <summary>A bed whose memory owns its connection with <paramref name="callTimeout"/> as its connect, sync and async
+    /// timeouts (<see cref="ITestServer.ConnectionStringWithTimeout"/>): for the tests about a call failing in time
+    /// (outages), which the generous timeouts of <see cref="ITestServer.ConnectionString"/> would make wait 30 s.</summary>
+    public static Task<TestBed> CreateAsync(ITestServer server, TimeSpan callTimeout, Action<ChatMemoryConfig>? configure = null) =>
+        CreateAsync(server, configure, ownConnection: true, callTimeout);
+
+    private static async Task<TestBed> CreateAsync(ITestServer server, Action<ChatMemoryConfig>? configure, bool ownConnection, TimeSpan? callTimeout)
     {
         var config = new ChatMemoryConfig { KeyPrefix = TestServers.UniquePrefix() };
         configure?.Invoke(config);
         var logger = new ListLogger<RedisChatMemory>();
-        var memory = new RedisChatMemory(server.ConnectionString, config, logger);
-        var raw = await ConnectionMultiplexer.ConnectAsync(server.AdminConnectionString);
-        return new TestBed(server, memory, raw, config, logger);
+        if (!TestServers.IsShared(server))
+        {
+            // A test's own server is stopped, restarted and disposed by the test: nothing of it is kept beyond the bed.
+            var ownRaw = await ConnectionMultiplexer.ConnectAsync(server.AdminConnectionString);
+            return new TestBed(server, OwnMemory(server, config, logger, callTimeout), ownRaw, ownsRaw: true, config, logger);
+        }
+
+        var raw = await TestServers.SharedConnectionAsync(server.AdminConnectionString);
+        var memory = ownConnection || config.Connections > 1
+            ? OwnMemory(server, config, logger, callTimeout)
+            : new RedisChatMemory(await TestServers.SharedConnectionAsync(server.ConnectionString), config, logger);
+        return new TestBed(server, memory, raw, ownsRaw: false, config, logger);
     }
 
     /// <summary>A second memory object on its own connection, as another replica of the service would have.</summary>
@@ -49,8 +83,15 @@ public sealed class TestBed : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Memory.DisposeAsync();
-        await RawConnection.DisposeAsync();
+        if (_ownsRaw)
+        {
+            await RawConnection.DisposeAsync();
+        }
     }
+
+    /// <summary>A memory that opens its own connection(s) (the library connects synchronously in its constructor).</summary>
+    private static RedisChatMemory OwnMemory(ITestServer server, ChatMemoryConfig config, ListLogger<RedisChatMemory> logger, TimeSpan? callTimeout) =>
+        new(callTimeout is { } timeout ? server.ConnectionStringWithTimeout(timeout) : server.ConnectionString, config, logger);
 }
 
 /// <summary>Keeps what was logged, to assert on it.</summary>

@@ -11,10 +11,10 @@ public sealed class RecallCliTests
 {
     private const string Fact = "My dog is called Biscuit.";
 
-    [Fact]
-    public async Task Chat_summarize_indexes_what_leaves_the_window_recalls_it_for_the_model_and_recall_owner_and_erase_owner_find_and_delete_it()
+    [Theory, VectorServers]
+    public async Task Chat_summarize_indexes_what_leaves_the_window_recalls_it_for_the_model_and_recall_owner_and_erase_owner_find_and_delete_it(string serverName)
     {
-        var server = await TestServers.GetAsync("garnet-vector");
+        var server = await TestServers.GetAsync(serverName);
         var prefix = TestServers.UniquePrefix();
 
         // The strict OpenAI model: summaries fold (their user message starts "Summary so far:"), chat turns answer "Noted.".

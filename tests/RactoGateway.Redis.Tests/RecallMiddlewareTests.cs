@@ -94,10 +94,10 @@ public sealed class RecallMiddlewareTests
         Assert.All(await bed.Memory.GetChatMessagesAsync("c"), m => Assert.False(IsContext(m)));
     }
 
-    [Fact]
-    public async Task Nothing_is_injected_when_nothing_is_recalled()
+    [Theory, VectorServers]
+    public async Task Nothing_is_injected_when_nothing_is_recalled(string serverName)
     {
-        var (bed, _, _) = await CreateAsync("garnet-vector");
+        var (bed, _, _) = await CreateAsync(serverName);
         await using var _ = bed;
         var model = new StrictChatClient(ProviderDialect.OpenAI | ProviderDialect.Anthropic);
         using var client = new ChatClientBuilder(model).UseChatMemory(bed.Memory, o => o.RecallTop = 5).Build();
@@ -110,7 +110,7 @@ public sealed class RecallMiddlewareTests
         Assert.Equal(["user"], model.Calls[0].Select(m => m.Role.Value));
     }
 
-    [Theory, InlineData("redis"), InlineData("garnet")]
+    [Theory, InlineData("redis"), InlineData("garnet"), InlineData("valkey")]
     public async Task Without_vector_sets_the_chat_works_and_nothing_is_injected(string server)
     {
         var (bed, summarizer, log) = await CreateAsync(server);
@@ -131,10 +131,10 @@ public sealed class RecallMiddlewareTests
         Assert.Equal(["What is my dog called?", "echo: What is my dog called?"], stored.TakeLast(2).Select(m => m.Content));
     }
 
-    [Fact]
-    public async Task The_recall_can_come_from_dependency_injection()
+    [Theory, VectorServers]
+    public async Task The_recall_can_come_from_dependency_injection(string serverName)
     {
-        var server = await TestServers.GetAsync("garnet-vector");
+        var server = await TestServers.GetAsync(serverName);
         var services = new ServiceCollection().AddRedisChatMemory(server.ConnectionString, c =>
         {
             c.KeyPrefix = TestServers.UniquePrefix();

@@ -13,16 +13,15 @@ namespace RactoGateway.Redis.Tests;
 /// </summary>
 public class RecallStoreTests
 {
-    private const string Vector = "garnet-vector";
     private const int Dimensions = 128;
     private const int Facts = 40;
 
     // ---- vector sets -------------------------------------------------------------------------------------------
 
-    [Fact]
-    public async Task Planted_facts_come_first_among_thousands_of_entries_best_score_first()
+    [Theory, VectorServers]
+    public async Task Planted_facts_come_first_among_thousands_of_entries_best_score_first(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var store = Store(bed);
         var (entries, factPositions) = Conversation(count: 3000, seed: 1);
         await store.AddAsync("c", entries, ttlMilliseconds: 0);
@@ -44,10 +43,10 @@ public class RecallStoreTests
         }
     }
 
-    [Fact]
-    public async Task Scores_follow_the_cosine_of_query_and_vector_like_redis_8()
+    [Theory, VectorServers]
+    public async Task Scores_follow_the_cosine_of_query_and_vector_like_redis_8(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var store = Store(bed);
         // Not normalized on purpose: only the direction counts.
         await store.AddAsync("c", [
@@ -62,10 +61,10 @@ public class RecallStoreTests
         Assert.Equal(0.0, found[3].Score, 0.02);                          // opposite
     }
 
-    [Fact]
-    public async Task A_filter_on_position_returns_only_older_messages()
+    [Theory, VectorServers]
+    public async Task A_filter_on_position_returns_only_older_messages(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var store = Store(bed);
         var (entries, factPositions) = Conversation(count: 3000, seed: 3);
         await store.AddAsync("c", entries, 0);
@@ -102,10 +101,10 @@ public class RecallStoreTests
         Assert.All(users, m => Assert.Equal(ChatRoles.User, m.Message.Role));
     }
 
-    [Fact]
-    public async Task Adding_the_same_entries_again_changes_nothing()
+    [Theory, VectorServers]
+    public async Task Adding_the_same_entries_again_changes_nothing(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var store = Store(bed);
         var (entries, factPositions) = Conversation(count: 2000, seed: 4);
         await store.AddAsync("c", entries, 0);
@@ -120,10 +119,10 @@ public class RecallStoreTests
         Assert.Single(found, m => m.Position == factPositions[7]);
     }
 
-    [Fact]
-    public async Task The_ttl_is_set_after_an_add_and_left_alone_when_zero()
+    [Theory, VectorServers]
+    public async Task The_ttl_is_set_after_an_add_and_left_alone_when_zero(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var store = Store(bed);
 
         await store.AddAsync("with", [Entry(0, Axis(0))], ttlMilliseconds: 60_000);
@@ -138,10 +137,10 @@ public class RecallStoreTests
         Assert.InRange((await bed.Raw.KeyTimeToLiveAsync(store.Keys.VectorSet("without")))!.Value, TimeSpan.FromSeconds(25), TimeSpan.FromSeconds(30));
     }
 
-    [Fact]
-    public async Task Delete_removes_the_set_and_a_search_then_finds_nothing()
+    [Theory, VectorServers]
+    public async Task Delete_removes_the_set_and_a_search_then_finds_nothing(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var store = Store(bed);
         var (entries, _) = Conversation(count: 500, seed: 5);
         await store.AddAsync("c", entries, 0);
@@ -153,10 +152,10 @@ public class RecallStoreTests
         Assert.False(await store.DeleteAsync("c"));
     }
 
-    [Fact]
-    public async Task Full_messages_round_trip_through_the_attributes_and_corrupt_ones_are_skipped()
+    [Theory, VectorServers]
+    public async Task Full_messages_round_trip_through_the_attributes_and_corrupt_ones_are_skipped(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var store = Store(bed);
         var full = new ChatMemoryMessage(ChatRoles.Assistant, "Biscuit, sagt er. \"Quoted\" \u00e9\u4e2d\U0001F600")
         {
@@ -181,10 +180,10 @@ public class RecallStoreTests
         Assert.Equal(new long[] { 0 }, byTime.Select(m => m.Position));
     }
 
-    [Fact]
-    public async Task A_search_across_conversations_merges_them_best_first()
+    [Theory, VectorServers]
+    public async Task A_search_across_conversations_merges_them_best_first(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var store = Store(bed);
         var ids = Enumerable.Range(0, 40).Select(i => $"owner:conv-{i}").ToArray();
         var random = new Random(7);
@@ -208,10 +207,10 @@ public class RecallStoreTests
         Assert.Equal("targets", (await Assert.ThrowsAsync<ArgumentException>(() => store.SearchManyAsync([("a", null), ("a", null)], Axis(0), 5))).ParamName);
     }
 
-    [Fact]
-    public async Task A_cancelled_search_or_add_throws_OperationCanceledException()
+    [Theory, VectorServers]
+    public async Task A_cancelled_search_or_add_throws_OperationCanceledException(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var store = Store(bed);
         using var cancelled = new CancellationTokenSource();
         await cancelled.CancelAsync();
@@ -221,10 +220,10 @@ public class RecallStoreTests
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Index(bed).DeleteOwnerAsync("o", _ => Task.CompletedTask, cancelled.Token));
     }
 
-    [Fact]
-    public async Task Searches_read_the_same_over_resp3()
+    [Theory, VectorServers]
+    public async Task Searches_read_the_same_over_resp3(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var (entries, factPositions) = Conversation(count: 1000, seed: 6);
         await Store(bed).AddAsync("c", entries, 0);
         await using var resp3 = await ConnectionMultiplexer.ConnectAsync(bed.Server.ConnectionString + ",protocol=resp3");
@@ -240,6 +239,7 @@ public class RecallStoreTests
     [Theory]
     [InlineData("redis")]
     [InlineData("garnet")]
+    [InlineData("valkey")]
     public async Task A_server_without_vector_sets_gets_the_documented_NotSupportedException(string server)
     {
         await using var bed = await TestBed.CreateAsync(server);
@@ -279,10 +279,10 @@ public class RecallStoreTests
         await store.AddAsync("c", [], 1000); // nothing to add: no I/O, no error
     }
 
-    [Fact]
-    public async Task What_only_the_server_can_check_is_an_ArgumentException_too()
+    [Theory, VectorServers]
+    public async Task What_only_the_server_can_check_is_an_ArgumentException_too(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var store = Store(bed);
         await store.AddAsync("c", [Entry(0, Axis(0))], 0);
 
@@ -292,10 +292,10 @@ public class RecallStoreTests
         Assert.Equal(1, (long)await bed.Raw.ExecuteAsync("VCARD", store.Keys.VectorSet("c")));
     }
 
-    [Fact]
-    public async Task Admin_scans_see_conversations_only_not_recall_or_owner_keys()
+    [Theory, VectorServers]
+    public async Task Admin_scans_see_conversations_only_not_recall_or_owner_keys(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var store = Store(bed);
         var index = Index(bed);
         await bed.Memory.AppendAsync("a:b", ChatRoles.User, "hello"); // ids may contain ':'
@@ -414,10 +414,10 @@ public class RecallStoreTests
         Assert.False(await bed.Raw.KeyExistsAsync(index.Keys.Meta("c1")));
     }
 
-    [Fact]
-    public async Task Deleting_an_owner_leaves_no_list_vector_set_or_index_key_of_theirs()
+    [Theory, VectorServers]
+    public async Task Deleting_an_owner_leaves_no_list_vector_set_or_index_key_of_theirs(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var (store, index) = (Store(bed), Index(bed));
         var alice = await SeedAsync(bed, store, index, "alice", 30);
         var bob = await SeedAsync(bed, store, index, "bob", 5);
@@ -439,10 +439,10 @@ public class RecallStoreTests
         Assert.Equal(0, await index.DeleteOwnerAsync("alice", id => DeleteConversationAsync(bed, store, id))); // idempotent
     }
 
-    [Fact]
-    public async Task A_deletion_that_crashed_half_way_finishes_when_run_again()
+    [Theory, VectorServers]
+    public async Task A_deletion_that_crashed_half_way_finishes_when_run_again(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(Vector);
+        await using var bed = await TestBed.CreateAsync(serverName);
         var (store, index) = (Store(bed), Index(bed));
         await SeedAsync(bed, store, index, "alice", 250); // more than one batch of 100
         await SeedAsync(bed, store, index, "bob", 3);

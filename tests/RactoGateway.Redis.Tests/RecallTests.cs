@@ -26,10 +26,10 @@ public sealed class RecallTests
         return (bed, summarizer, recall);
     }
 
-    [Fact]
-    public async Task Evicted_messages_are_indexed_once_and_recalled_by_meaning_with_the_conversation_expiry()
+    [Theory, VectorServers]
+    public async Task Evicted_messages_are_indexed_once_and_recalled_by_meaning_with_the_conversation_expiry(string serverName)
     {
-        var (bed, summarizer, recall) = await CreateAsync("garnet-vector", c => c.Ttl = TimeSpan.FromMinutes(5));
+        var (bed, summarizer, recall) = await CreateAsync(serverName, c => c.Ttl = TimeSpan.FromMinutes(5));
         await using var _ = bed;
         await bed.Memory.AppendAsync("c", "user", "My dog is called Biscuit.");
         for (var n = 0; n < 600; n++)
@@ -55,10 +55,10 @@ public sealed class RecallTests
         Assert.False(await bed.Raw.KeyExistsAsync(key));
     }
 
-    [Fact]
-    public async Task An_owner_lists_searches_across_and_erases_all_of_their_conversations()
+    [Theory, VectorServers]
+    public async Task An_owner_lists_searches_across_and_erases_all_of_their_conversations(string serverName)
     {
-        var (bed, summarizer, recall) = await CreateAsync("garnet-vector");
+        var (bed, summarizer, recall) = await CreateAsync(serverName);
         await using var _ = bed;
         string[] ids = ["trip", "pets", "work"];
         foreach (var id in ids)
@@ -96,7 +96,7 @@ public sealed class RecallTests
         Assert.Single(await recall.ListConversationsAsync("bob"));
     }
 
-    [Theory, InlineData("redis"), InlineData("garnet")]
+    [Theory, InlineData("redis"), InlineData("garnet"), InlineData("valkey")]
     public async Task Without_vector_sets_recall_says_what_is_needed_and_the_summary_keeps_working(string server)
     {
         var (bed, summarizer, recall) = await CreateAsync(server);

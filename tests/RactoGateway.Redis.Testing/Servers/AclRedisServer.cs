@@ -25,7 +25,7 @@ public sealed class AclRedisServer : ITestServer
     public string Endpoints => $"127.0.0.1:{Port},user={User},password={Password}";
 
     /// <inheritdoc />
-    public string AdminConnectionString => ((ITestServer)_server).ConnectionString;
+    public string AdminEndpoints => ((ITestServer)_server).Endpoints;
 
     /// <summary>Starts a redis-server and creates the least-privilege user.</summary>
     public static async Task<AclRedisServer> StartNewAsync()
@@ -63,7 +63,7 @@ public sealed class AclRedisServer : ITestServer
 
     private async Task CreateUserAsync()
     {
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(AdminConnectionString);
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(((ITestServer)this).AdminConnectionString);
         await admin.GetDatabase().ExecuteAsync("ACL", ["SETUSER", User, "reset", "on", ">" + Password, .. LeastPrivilegeRules("test").Split(' ')]);
     }
 }

@@ -27,8 +27,11 @@ public interface ITestServer : IAsyncDisposable
         return $"{Endpoints},connectTimeout={ms},syncTimeout={ms},asyncTimeout={ms}";
     }
 
+    /// <summary>The endpoints and credentials of a user with every permission (the same unless ACLs restrict <see cref="Endpoints"/>).</summary>
+    string AdminEndpoints => Endpoints;
+
     /// <summary>A connection string with every permission, for tests that inspect Redis directly (the same unless ACLs restrict <see cref="ConnectionString"/>).</summary>
-    string AdminConnectionString => ConnectionString;
+    string AdminConnectionString => AdminEndpoints + GenerousTimeouts;
 
     /// <summary>Starts the server (again, on the same port) and waits until it answers PING.</summary>
     Task StartAsync();

@@ -16,6 +16,7 @@ public sealed class RedisClusterProcess : ITestServer
     public const int NodeTimeoutMs = 2000;
 
     private readonly List<RedisServerProcess> _nodes = [];
+    private bool _attached;
 
     private RedisClusterProcess()
     {
@@ -32,6 +33,19 @@ public sealed class RedisClusterProcess : ITestServer
 
     /// <inheritdoc />
     public string Endpoints => string.Join(",", _nodes.Select(n => $"127.0.0.1:{n.Port}"));
+
+    /// <summary>The cluster's <see cref="ITestServer.ConnectionString"/>, on the class itself for the tests that hold a
+    /// <see cref="RedisClusterProcess"/>.</summary>
+    public string ConnectionString => Endpoints + ITestServer.GenerousTimeouts;
+
+    /// <summary>A cluster that another process started and owns (the run's shared servers, see <see cref="TestServers"/>),
+    /// on the nodes at <paramref name="ports"/>: its nodes cannot be stopped or started from here.</summary>
+    public static RedisClusterProcess Attach(IEnumerable<int> ports)
+    {
+        var cluster = new RedisClusterProcess { _attached = true };
+        cluster._nodes.AddRange(ports.Select(port => RedisServerProcess.Attach("redis", port)));
+        return cluster;
+    }
 
     /// <summary>Starts 6 nodes and forms the cluster; waits until every node reports <c>cluster_state:ok</c>.</summary>
     public static async Task<RedisClusterProcess> StartNewAsync()
@@ -162,6 +176,11 @@ public sealed class RedisClusterProcess : ITestServer
     /// <summary>Starts every stopped node again on its own port and data (nodes.conf keeps its cluster identity).</summary>
     public async Task StartAsync()
     {
+        if (_attached)
+        {
+            throw new InvalidOperationException(SharedServer.NeverStopped(Name));
+        }
+
         foreach (var node in _nodes.Where(n => !n.IsRunning))
         {
             await node.StartAsync();
@@ -173,6 +192,11 @@ public sealed class RedisClusterProcess : ITestServer
     /// <summary>Stops every node abruptly, as a power cut to the whole cluster would.</summary>
     public async Task StopAsync()
     {
+        if (_attached)
+        {
+            throw new InvalidOperationException(SharedServer.NeverStopped(Name));
+        }
+
         foreach (var node in _nodes)
         {
             await node.StopAsync();
