@@ -23,6 +23,9 @@ public class DurabilityTests(ITestOutputHelper output)
     {
         await using var server = await RedisServerProcess.StartNewAsync("--appendonly", "yes", "--appendfsync", "always");
         await using var bed = await TestBed.CreateAsync(server, c => c.MaxTurns = MaxTurns);
+        // A 3 s client timeout, set here: after the SIGKILL the writers' next appends wait in StackExchange.Redis's
+        // backlog until it, and the writers stop at that failure (with the fixture's 30 s they would outlast the wait below).
+        await using var memory = new RedisChatMemory(((ITestServer)server).ConnectionStringWithTimeout(TimeSpan.FromSeconds(3)), bed.Config);
         var window = bed.Config.WindowSize;
 
         // Each conversation has one writer, which appends in sequence: what is acknowledged is in a known order.
@@ -43,7 +46,7 @@ public class DurabilityTests(ITestOutputHelper output)
                 Interlocked.Increment(ref attempted);
                 try
                 {
-                    await bed.Memory.AppendAsync($"conv-{c}", n % 2 == 0 ? "user" : "assistant", content);
+                    await memory.AppendAsync($"conv-{c}", n % 2 == 0 ? "user" : "assistant", content);
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
                 {
@@ -74,7 +77,7 @@ public class DurabilityTests(ITestOutputHelper output)
         var inFlightStored = 0;
         for (var c = 0; c < Conversations; c++)
         {
-            var found = (await GetHistoryEventuallyAsync(bed.Memory, $"conv-{c}")).Select(m => m.Content).ToList();
+            var found = (await GetHistoryEventuallyAsync(memory, $"conv-{c}")).Select(m => m.Content).ToList();
             var expected = acknowledged[c].TakeLast(window).ToList();
 
             // An append in flight at the kill may have been stored (fsynced before the reply was lost): then it is the

@@ -17,6 +17,10 @@ public class FailoverTests(ITestOutputHelper output)
     private const int Conversations = 50;
     private const int Writers = 8;
 
+    /// <summary>The client timeout this test sets (not the fixture's generous 30 s): no call outliving it is the behaviour
+    /// under test, a bound with no causal formulation.</summary>
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
+
     /// <summary>asyncTimeout is 3 s; SE.Redis checks timeouts on a 1 s heartbeat, so 6 s is "bounded by the timeout" with slack.
     /// With WaitForReplicas an append is up to 4 round trips (EXISTS, EVALSHA, EXISTS, WAIT), so its bound is larger.</summary>
     private static readonly TimeSpan MaxCall = TimeSpan.FromSeconds(6);
@@ -57,7 +61,7 @@ public class FailoverTests(ITestOutputHelper output)
             c.MaxTurns = 100_000; // nothing is trimmed: every acknowledged message must still be there
             configure(c);
         });
-        var memory = bed.Memory;
+        await using var memory = new RedisChatMemory(((ITestServer)cluster).ConnectionStringWithTimeout(Timeout), bed.Config);
         var ids = Enumerable.Range(0, Conversations).Select(i => $"conv-{i}").ToArray();
 
         // The victim: the master of conv-0's slot. Its conversations are the ones that fail over.
@@ -121,7 +125,14 @@ public class FailoverTests(ITestOutputHelper output)
         })).ToArray();
 
         var replica = await cluster.ReplicaOfAsync(victim);
-        await Task.Delay(1500);
+        // Kill once the killed master's conversations hold acknowledged appends (100), not after a delay.
+        var until = Stopwatch.StartNew();
+        while (onVictim.Sum(id => acknowledged[id].Count) < 100)
+        {
+            Assert.True(until.Elapsed < TimeSpan.FromSeconds(30), "no appends were acknowledged before the kill");
+            await Task.Delay(20);
+        }
+
         await victim.StopAsync(); // SIGKILL on the master's pid
         Interlocked.Exchange(ref killedAtMs, clock.ElapsedMilliseconds);
         await RedisClusterProcess.WaitUntilMasterAsync(replica, TimeSpan.FromSeconds(30));
@@ -136,14 +147,23 @@ public class FailoverTests(ITestOutputHelper output)
         }
 
 
-        // Keep the load on until the victim's conversations have been written again, then 1 s more.
+        // Keep the load on until the victim's conversations have been written again.
         var waitFor = Stopwatch.StartNew();
         while (Interlocked.Read(ref resumedAtMs) == long.MaxValue && waitFor.Elapsed < TimeSpan.FromSeconds(30))
         {
             await Task.Delay(50);
         }
 
-        await Task.Delay(1000);
+        // Then 300 more acknowledged appends to them: the load goes on after the failover (a count, not a delay; with
+        // 100, the WaitForReplicas run acknowledged 975 appends in all, short of the 1,000 it asserts as meaningful load).
+        var resumed = onVictim.Sum(id => acknowledged[id].Count);
+        var more = Stopwatch.StartNew();
+        while (resumedAtMs != long.MaxValue && onVictim.Sum(id => acknowledged[id].Count) < resumed + 300)
+        {
+            Assert.True(more.Elapsed < TimeSpan.FromSeconds(30), "the killed master's conversations stopped accepting appends");
+            await Task.Delay(20);
+        }
+
         await stop.CancelAsync();
         await Task.WhenAll(writers).WaitAsync(TimeSpan.FromSeconds(30));
 

@@ -8,7 +8,6 @@ namespace RactoGateway.Redis.Tests;
 /// <summary>Export, then import, of conversations with a rolling summary: restored byte for byte (pinned messages,
 /// summary text and counters, pending messages, window), the summarizer goes on from where it was, the importer's
 /// window applies, a summary is never merged into a conversation that exists, and a misplaced summary is bad input.</summary>
-[Collection(TimingCollection.Name)] // 3,000-element restores under the fixture's 3 s timeout: alone, not beside the heavy tests
 public class SummaryImportTests
 {
     [Theory, AllServers]

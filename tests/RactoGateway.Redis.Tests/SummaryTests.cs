@@ -183,12 +183,20 @@ public sealed class SummaryTests
 
         // Cleared and written again: the same position (0) as the stale read's, another epoch.
         await bed.Memory.ClearAsync("c");
-        await Task.Delay(2); // Redis TIME has microseconds: the new summary's epoch differs
+        // The new summary's epoch is Redis TIME (microseconds) when it is created: wait until the server's clock has
+        // moved past the stale read's epoch, so that the epochs differ by cause, not by a delay.
+        var staleEpoch = long.Parse(stale.Header.Epoch, System.Globalization.CultureInfo.InvariantCulture);
+        while (await RedisTimeAsync(bed) <= staleEpoch)
+        {
+            await Task.Yield();
+        }
+
         for (var n = 0; n < 6; n++)
         {
             await bed.Memory.AppendAsync("c", "user", $"x{n}");
         }
 
+        Assert.NotEqual(stale.Header.Epoch, (await script.ReadAsync(bed.Raw, bed.Key("c"), 0))!.Header.Epoch);
         Assert.False((await script.CommitAsync(bed.Raw, bed.Key("c"), stale, "m0 m1")).Committed);
         var (_, summary, pending, window) = await LayoutAsync(bed, "c");
         Assert.Equal(("", 4L), (summary.Text, summary.Header.Pending));
@@ -313,5 +321,12 @@ public sealed class SummaryTests
             (header, Content(elements[at])),
             elements[(at + 1)..(at + 1 + (int)header.Pending)].Select(Content).ToList(),
             elements[(at + 1 + (int)header.Pending)..].Select(Content).ToList());
+    }
+
+    /// <summary>Redis TIME as append.lua writes an epoch: seconds, then six digits of microseconds.</summary>
+    private static async Task<long> RedisTimeAsync(TestBed bed)
+    {
+        var time = (RedisResult[])(await bed.Raw.ExecuteAsync("TIME"))!;
+        return (long.Parse((string)time[0]!, System.Globalization.CultureInfo.InvariantCulture) * 1_000_000) + long.Parse((string)time[1]!, System.Globalization.CultureInfo.InvariantCulture);
     }
 }
