@@ -10,7 +10,7 @@ public class ClusterTests
     {
         var cluster = (RedisClusterProcess)await TestServers.GetAsync("cluster");
         await using var bed = await TestBed.CreateAsync(cluster);
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(((ITestServer)cluster).ConnectionString + ",allowAdmin=true");
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(cluster.ConnectionString + ",allowAdmin=true");
         var ids = Enumerable.Range(0, 200).Select(i => $"conv-{i}").ToArray();
 
         await Task.WhenAll(ids.Select(async id =>
@@ -51,7 +51,7 @@ public class ClusterTests
         var prefix = TestServers.UniquePrefix();
         var oneSeed = $"127.0.0.1:{cluster.Nodes[4].Port}" + ITestServer.GenerousTimeouts; // not about timeouts
         await using var fromOne = new RedisChatMemory(oneSeed, new ChatMemoryConfig { KeyPrefix = prefix });
-        await using var fromAll = new RedisChatMemory(((ITestServer)cluster).ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix });
+        await using var fromAll = new RedisChatMemory(cluster.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix });
 
         for (var i = 0; i < 50; i++)
         {

@@ -25,9 +25,9 @@ public class SlotMoveTests
     public async Task Calls_follow_a_slot_that_moved_to_another_master()
     {
         await using var cluster = await RedisClusterProcess.StartNewAsync();
-        await using var admin = await ConnectionMultiplexer.ConnectAsync(((ITestServer)cluster).ConnectionString + ",allowAdmin=true");
+        await using var admin = await ConnectionMultiplexer.ConnectAsync(cluster.ConnectionString + ",allowAdmin=true");
         var config = new ChatMemoryConfig { KeyPrefix = TestServers.UniquePrefix(), MaxTurns = 5 };
-        await using var memory = new RedisChatMemory(((ITestServer)cluster).ConnectionString, config);
+        await using var memory = new RedisChatMemory(cluster.ConnectionString, config);
         await memory.AppendAsync("c", "user", "one");
         var key = (RedisKey)memory.GetKey("c");
 
