@@ -47,16 +47,7 @@ public sealed class TestBed : IAsyncDisposable
         await CreateAsync(await TestServers.GetAsync(serverName), configure, ownConnection);
 
     /// <summary>A bed on <paramref name="server"/>; see <see cref="CreateAsync(string, Action{ChatMemoryConfig}?, bool)"/>.</summary>
-    public static Task<TestBed> CreateAsync(ITestServer server, Action<ChatMemoryConfig>? configure = null, bool ownConnection = false) =>
-        CreateAsync(server, configure, ownConnection, callTimeout: null);
-
-    /// <summary>A bed whose memory owns its connection with <paramref name="callTimeout"/> as its connect, sync and async
-    /// timeouts (<see cref="ITestServer.ConnectionStringWithTimeout"/>): for the tests about a call failing in time
-    /// (outages), which the generous timeouts of <see cref="ITestServer.ConnectionString"/> would make wait 30 s.</summary>
-    public static Task<TestBed> CreateAsync(ITestServer server, TimeSpan callTimeout, Action<ChatMemoryConfig>? configure = null) =>
-        CreateAsync(server, configure, ownConnection: true, callTimeout);
-
-    private static async Task<TestBed> CreateAsync(ITestServer server, Action<ChatMemoryConfig>? configure, bool ownConnection, TimeSpan? callTimeout)
+    public static async Task<TestBed> CreateAsync(ITestServer server, Action<ChatMemoryConfig>? configure = null, bool ownConnection = false)
     {
         var config = new ChatMemoryConfig { KeyPrefix = TestServers.UniquePrefix() };
         configure?.Invoke(config);
@@ -65,12 +56,12 @@ public sealed class TestBed : IAsyncDisposable
         {
             // A test's own server is stopped, restarted and disposed by the test: nothing of it is kept beyond the bed.
             var ownRaw = await ConnectionMultiplexer.ConnectAsync(server.AdminConnectionString);
-            return new TestBed(server, OwnMemory(server, config, logger, callTimeout), ownRaw, ownsRaw: true, config, logger);
+            return new TestBed(server, OwnMemory(server, config, logger), ownRaw, ownsRaw: true, config, logger);
         }
 
         var raw = await TestServers.SharedConnectionAsync(server.AdminConnectionString);
         var memory = ownConnection || config.Connections > 1
-            ? OwnMemory(server, config, logger, callTimeout)
+            ? OwnMemory(server, config, logger)
             : new RedisChatMemory(await TestServers.SharedConnectionAsync(server.ConnectionString), config, logger);
         return new TestBed(server, memory, raw, ownsRaw: false, config, logger);
     }
@@ -90,8 +81,8 @@ public sealed class TestBed : IAsyncDisposable
     }
 
     /// <summary>A memory that opens its own connection(s) (the library connects synchronously in its constructor).</summary>
-    private static RedisChatMemory OwnMemory(ITestServer server, ChatMemoryConfig config, ListLogger<RedisChatMemory> logger, TimeSpan? callTimeout) =>
-        new(callTimeout is { } timeout ? server.ConnectionStringWithTimeout(timeout) : server.ConnectionString, config, logger);
+    private static RedisChatMemory OwnMemory(ITestServer server, ChatMemoryConfig config, ListLogger<RedisChatMemory> logger) =>
+        new(server.ConnectionString, config, logger);
 }
 
 /// <summary>Keeps what was logged, to assert on it.</summary>
