@@ -65,7 +65,8 @@ public sealed class CodecRoundTripTests
         var cases = new List<string>();
         foreach (var password in passwords)
         {
-            string[] userInfos = [":" + password, password, "alice:" + password, "alice:" + password + ":x", "@:" + password];
+            // password + ":" is the mistyped separator (redis://secret:@host): the part before the colon is the password.
+            string[] userInfos = [":" + password, password, password + ":", "alice:" + password, "alice:" + password + ":x", "@:" + password];
             foreach (var scheme in schemes)
             {
                 foreach (var separator in separators)

@@ -93,6 +93,7 @@ public class RedisEndpointTests
     [InlineData("redis://:hunter2@127.0.0.1:6379?db=0", "no ?query or #fragment")]
     [InlineData("redis://:hunter2@127.0.0.1:6379#x", "no ?query or #fragment")]
     [InlineData("redis://alice;hunter2:@127.0.0.1:6379", "password after the user name is empty")]
+    [InlineData("redis://hunter2:@127.0.0.1:6379", "password after the user name is empty: redis://***@127.0.0.1:6379")]
     [InlineData("redis://:hun@ter2@127.0.0.1:6379", "Malformed Redis URL")]
     [InlineData("127.0.0.1:6379,pasword=hunter2", "option 'pasword' is unknown")]
     [InlineData("127.0.0.1:6379,connectTimeout=hunter2", "option 'connectTimeout' is unknown or has a value it cannot read")]

@@ -242,11 +242,13 @@ public static partial class RedisEndpoint
         return userInfo + (PlainHostPart().IsMatch(after) ? after : "…");
     }
 
-    /// <summary>A user name is kept when it is plain and followed by a colon (<c>alice:***</c>); everything else is hidden.</summary>
+    /// <summary>A user name is kept when it is plain and a password follows its colon (<c>alice:***</c>); everything else is
+    /// hidden. With nothing after the colon (<c>secret:@host</c>) the "user name" is most likely the password typed before
+    /// the wrong separator, so it is hidden too.</summary>
     private static string RedactUserInfo(string userInfo)
     {
         var colon = userInfo.IndexOf(':', StringComparison.Ordinal);
-        return colon > 0 && SafeValue().IsMatch(userInfo[..colon]) ? userInfo[..colon] + ":***" : colon == 0 ? ":***" : "***";
+        return colon > 0 && colon < userInfo.Length - 1 && SafeValue().IsMatch(userInfo[..colon]) ? userInfo[..colon] + ":***" : colon == 0 ? ":***" : "***";
     }
 
     private static bool IsHostAndPort(EndPoint endPoint) => endPoint switch
