@@ -72,7 +72,9 @@ public sealed class LoopbackOpenAIServer : IAsyncDisposable
     /// <inheritdoc />
     public async ValueTask DisposeAsync()
     {
-        _listener.Stop();
+        // Close alone, never Stop then Close: on Linux (the managed HttpListener) each of them removes the listener from its
+        // endpoint, and the second removal looks the endpoint up again, which binds the port anew; when another test's
+        // server has taken the freed port meanwhile, Close throws "Address already in use".
         _listener.Close();
         try
         {
