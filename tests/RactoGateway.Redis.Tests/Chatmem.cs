@@ -66,7 +66,11 @@ internal static class Chatmem
 
     private static ProcessStartInfo StartInfo(Dictionary<string, string>? env, string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
+        // Through env(1), SIGINT back at its default: a process started in the background by a non-interactive shell
+        // (nohup, "&", some CI agents) has SIGINT ignored, its children inherit that, and .NET then never raises
+        // Ctrl-C (the interrupted-bench test waited 90 s for an exit that could not come). A user at a terminal has
+        // the default, which is what these tests mean. env execs dotnet, so the pid is chatmem's own.
+        var start = new ProcessStartInfo("env")
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -75,6 +79,8 @@ internal static class Chatmem
             StandardInputEncoding = new UTF8Encoding(false),
             StandardOutputEncoding = Encoding.UTF8,
         };
+        start.ArgumentList.Add("--default-signal=INT");
+        start.ArgumentList.Add("dotnet");
         start.ArgumentList.Add(ChatmemDll);
         foreach (var arg in args)
         {
