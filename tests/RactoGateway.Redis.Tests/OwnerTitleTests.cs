@@ -13,19 +13,19 @@ public sealed class OwnerTitleTests
         {
             c.MaxTurns = 1;
             c.Summarize = true;
-        });
-        var recall = new ChatMemoryRecall(bed.Memory, new WordHashEmbeddingGenerator());
-        await recall.SetOwnerAsync("c", "u");
+        }, features: new ChatMemoryFeatures().AddOwners());
+        var owners = bed.Memory.GetRequiredService<ChatMemoryOwners>();
+        await owners.SetOwnerAsync("c", "u");
         await bed.Memory.AppendTurnAsync("c", "What's a good name for a cat?", "Miso.");
         await bed.Memory.AppendTurnAsync("c", "And for a dog?", "Biscuit.");
-        await recall.SetOwnerAsync("c", "u");
-        Assert.Equal("What's a good name for a cat?", (await recall.ListConversationsAsync("u")).Single().Title);
+        await owners.SetOwnerAsync("c", "u");
+        Assert.Equal("What's a good name for a cat?", (await owners.ListConversationsAsync("u")).Single().Title);
 
         // Touched only at its start: it gets its title once it has a first user message.
-        await recall.SetOwnerAsync("d", "u");
+        await owners.SetOwnerAsync("d", "u");
         await bed.Memory.AppendTurnAsync("d", "Hello there", "Hi!");
         await bed.Memory.AppendTurnAsync("d", "Second question", "Answer.");
-        Assert.Equal("Hello there", (await recall.ListConversationsAsync("u")).Single(c => c.ConversationId == "d").Title);
+        Assert.Equal("Hello there", (await owners.ListConversationsAsync("u")).Single(c => c.ConversationId == "d").Title);
     }
 
     [Theory, InlineData("redis"), InlineData("garnet")]
@@ -35,13 +35,13 @@ public sealed class OwnerTitleTests
         {
             c.MaxTurns = 1;
             c.Summarize = true;
-        });
-        var recall = new ChatMemoryRecall(bed.Memory, new WordHashEmbeddingGenerator());
+        }, features: new ChatMemoryFeatures().AddOwners());
+        var owners = bed.Memory.GetRequiredService<ChatMemoryOwners>();
         var summarizer = new ChatMemorySummarizer(bed.Memory, new StrictChatClient { Responder = FoldReplies.Fold });
-        await recall.SetOwnerAsync("c", "u");
+        await owners.SetOwnerAsync("c", "u");
         await bed.Memory.AppendTurnAsync("c", "What's a good name for a cat?", "Miso.");
         await bed.Memory.AppendTurnAsync("c", "And for a dog?", "Biscuit.");
         Assert.Equal(2, await summarizer.SummarizePendingAsync("c"));
-        Assert.Equal("What's a good name for a cat?", (await recall.ListConversationsAsync("u")).Single().Title);
+        Assert.Equal("What's a good name for a cat?", (await owners.ListConversationsAsync("u")).Single().Title);
     }
 }

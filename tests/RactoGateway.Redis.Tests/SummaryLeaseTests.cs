@@ -21,16 +21,14 @@ public sealed class SummaryLeaseTests
     [Theory, VectorServers]
     public async Task A_replica_waits_while_another_works_on_the_conversation_and_embeds_nothing_twice(string serverName)
     {
-        await using var bed = await TestBed.CreateAsync(serverName, Summarizing);
-        await using var replica = bed.NewReplica();
         var counts = new ConcurrentDictionary<string, int>();
         var release = new TaskCompletionSource();
         var embedderA = new CountingEmbeddingGenerator(counts) { Gate = release.Task };
         var embedderB = new CountingEmbeddingGenerator(counts);
         var logB = new ListLogger<ChatMemorySummarizer>();
         var model = new StrictChatClient { Responder = FoldReplies.Fold };
-        _ = new ChatMemoryRecall(bed.Memory, embedderA);
-        _ = new ChatMemoryRecall(replica, embedderB);
+        await using var bed = await TestBed.CreateAsync(serverName, Summarizing, features: new ChatMemoryFeatures().AddRecall(embedderA));
+        await using var replica = bed.NewReplica(new ChatMemoryFeatures().AddRecall(embedderB));
         var summarizerA = new ChatMemorySummarizer(bed.Memory, model);
         var summarizerB = new ChatMemorySummarizer(replica, model, logger: logB);
         for (var n = 0; n < 3; n++)
@@ -54,13 +52,11 @@ public sealed class SummaryLeaseTests
     public async Task Two_replicas_racing_on_the_same_conversations_embed_each_evicted_message_once(string serverName)
     {
         const int Conversations = 6, Turns = 60;
-        await using var bed = await TestBed.CreateAsync(serverName, Summarizing);
-        await using var replicaA = bed.NewReplica();
-        await using var replicaB = bed.NewReplica();
         var counts = new ConcurrentDictionary<string, int>();
         var model = new StrictChatClient { Responder = FoldReplies.Fold };
-        _ = new ChatMemoryRecall(replicaA, new CountingEmbeddingGenerator(counts));
-        _ = new ChatMemoryRecall(replicaB, new CountingEmbeddingGenerator(counts));
+        await using var bed = await TestBed.CreateAsync(serverName, Summarizing);
+        await using var replicaA = bed.NewReplica(new ChatMemoryFeatures().AddRecall(new CountingEmbeddingGenerator(counts)));
+        await using var replicaB = bed.NewReplica(new ChatMemoryFeatures().AddRecall(new CountingEmbeddingGenerator(counts)));
         ChatMemorySummarizer[] summarizers =
         [
             new(replicaA, model, new() { MaxMessagesPerCall = 5 }),
@@ -90,6 +86,35 @@ public sealed class SummaryLeaseTests
         Assert.Equal(Evicted, folded.Sum());
         Assert.Equal(Evicted, counts.Count);
         Assert.All(counts, c => Assert.Equal(1, c.Value));
+    }
+
+    // Causal: the model is held until the append has returned; a sync append that ran the model itself would come back
+    // only after the model gave up waiting (and the assertion would then fail).
+    [Theory, InlineData("redis"), InlineData("garnet")]
+    public async Task A_sync_append_with_an_inline_summarizer_never_waits_for_the_model(string server)
+    {
+        using var appendReturned = new ManualResetEventSlim();
+        var modelFinished = false;
+        var model = new StrictChatClient
+        {
+            Responder = (sent, options, number) =>
+            {
+                appendReturned.Wait(TimeSpan.FromSeconds(20));
+                Volatile.Write(ref modelFinished, true);
+                return FoldReplies.Fold(sent, options, number);
+            },
+        };
+        await using var bed = await TestBed.CreateAsync(server, Summarizing, features: new ChatMemoryFeatures().AddSummarizer(model, new() { Inline = true }));
+        bed.Memory.Append("c", "user", "m0");
+        bed.Memory.Append("c", "user", "m1");
+        bed.Memory.Append("c", "user", "m2"); // evicts m0: the summarization starts, and its model call is held
+        Assert.False(Volatile.Read(ref modelFinished));
+        appendReturned.Set();
+
+        // This call waits for the background summarization's lease: then m0 is folded in.
+        await bed.Memory.GetRequiredService<ChatMemorySummarizer>().SummarizePendingAsync("c");
+        Assert.True(Volatile.Read(ref modelFinished));
+        Assert.Equal(["m0", "m1", "m2"], (await bed.Memory.GetHistoryAsync("c")).Select(m => m.Content));
     }
 
     private static async Task WaitForLeaseBusyAsync(ListLogger<ChatMemorySummarizer> log)
