@@ -11,12 +11,11 @@ internal static class BeyondTheWindow
     public static void Run(string[] args, IChatClient summaryModel)
     {
 var builder = Host.CreateApplicationBuilder(args);
+builder.Services.AddChatClient(summaryModel);                // any IChatClient: often a small, cheap model
 builder.Services.AddRedisChatMemory("redis://localhost:6379", c =>
 {
     c.Summarize = true;                     // keep what leaves the window for the summary
     c.Window.PinSystemMessages = true;
-});
-builder.Services.AddChatClient(summaryModel);                // any IChatClient: often a small, cheap model
-builder.Services.AddRedisChatMemorySummarizer(o => o.MaxSummaryTokens = 500);  // a hosted service
+}).AddSummarizer(o => o.MaxSummaryTokens = 500);             // runs in a hosted service
     }
 }

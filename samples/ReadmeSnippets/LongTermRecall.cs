@@ -8,12 +8,19 @@ namespace ReadmeSnippets;
 /// <summary>README.md, "Long-term recall": the snippet verbatim; the parameters are its free variables.</summary>
 internal static class LongTermRecall
 {
-    public static async Task RunAsync(IChatClient summaryModel)
+    public static async Task RunAsync(IChatClient summaryModel, CancellationToken stopping)
     {
-var memory = new RedisChatMemory("redis://localhost:6379", new ChatMemoryConfig { Summarize = true });
-var summarizer = new ChatMemorySummarizer(memory, summaryModel);     // indexes what leaves the window, then folds it in
-var recall = new ChatMemoryRecall(memory, new MiniLMEmbeddingGenerator());
-await recall.SetOwnerAsync("c1", "user-42");                         // optional: list, search across, erase by owner
+#pragma warning disable CA2016 // The README's snippet, verbatim: short, without tokens.
+var memory = new RedisChatMemory("redis://localhost:6379", new ChatMemoryConfig { Summarize = true })
+{
+    Features = new ChatMemoryFeatures()
+        .AddSummarizer(summaryModel)                                  // indexes what leaves the window, then folds it in
+        .AddRecall(new MiniLMEmbeddingGenerator()),
+};
+_ = memory.GetRequiredService<ChatMemorySummarizer>().RunAsync(stopping);
+await memory.GetRequiredService<ChatMemoryOwners>().SetOwnerAsync("c1", "user-42");  // optional: list, erase by owner
+var recall = memory.GetRequiredService<ChatMemoryRecall>();
 IReadOnlyList<RecalledMessage> hits = await recall.RecallAsync("c1", "What is my dog's name?", top: 5);
+#pragma warning restore CA2016
     }
 }

@@ -8,10 +8,9 @@ internal static class RecallMiddleware
 {
     public static void Run(
         Microsoft.Extensions.AI.IChatClient innerClient,
-        RactoGateway.Redis.RedisChatMemory memory,
-        Microsoft.Extensions.AI.IEmbeddingGenerator<string, Microsoft.Extensions.AI.Embedding<float>> embeddings)
+        RactoGateway.Redis.RedisChatMemory memory)
     {
-var recall = new ChatMemoryRecall(memory, embeddings);   // memory with Summarize = true and a summarizer running
+// memory composed with a summarizer and recall (see "Long-term recall")
 IChatClient client = new ChatClientBuilder(innerClient)
     .UseChatMemory(memory, o => o.RecallTop = 5)          // finds the recall: o.Recall, else DI, else the memory's
     .Build();

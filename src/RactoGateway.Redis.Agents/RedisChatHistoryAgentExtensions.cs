@@ -25,12 +25,12 @@ public static class RedisChatHistoryAgentExtensions
     /// <see cref="ChatClientAgentOptions.AIContextProviders"/> (after any already there). Use it together with
     /// <see cref="UseRedisChatHistory"/>, whose conversation it recalls from.</summary>
     /// <param name="agentOptions">The agent's options, changed in place.</param>
-    /// <param name="recall">The recall attached to the agent's memory.</param>
+    /// <param name="recall">The recall composed into the agent's memory (<c>memory.GetRequiredService&lt;ChatMemoryRecall&gt;()</c>).</param>
     /// <param name="options">How many messages, and the conversation id; optional.</param>
     /// <param name="logger">Receives recall skipped on a server without vector sets; optional.</param>
     /// <returns><paramref name="agentOptions"/>, for chaining into <c>chatClient.AsAIAgent(options)</c>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="agentOptions"/> or <paramref name="recall"/> is null.</exception>
-    /// <exception cref="ArgumentException"><see cref="RedisRecallContextProviderOptions.Top"/> is not from 1 to 100.</exception>
+    /// <exception cref="ArgumentException"><see cref="RedisRecallContextProviderOptions.Top"/> is not from 1 to <see cref="ChatMemoryRecall.MaxTop"/>.</exception>
     public static ChatClientAgentOptions UseRedisRecall(
         this ChatClientAgentOptions agentOptions, ChatMemoryRecall recall, RedisRecallContextProviderOptions? options = null,
         Microsoft.Extensions.Logging.ILogger<RedisRecallContextProvider>? logger = null)

@@ -40,7 +40,7 @@ public sealed class RedisChatHistoryProvider : ChatHistoryProvider
         }
 
         // Refuse now rather than on the first run: a budget cannot be applied without a counter.
-        if (_maxTokens is not null && memory is RedisChatMemory { Config.TokenCounter: null })
+        if (_maxTokens is not null && memory.GetService<ChatMemoryConfig>() is { TokenCounter: null })
         {
             throw new ArgumentException("MaxTokens needs the memory's ChatMemoryConfig.TokenCounter to be set.", nameof(options));
         }

@@ -25,27 +25,25 @@ namespace RactoGateway.Redis.Agents;
 /// </remarks>
 public sealed partial class RedisRecallContextProvider : AIContextProvider
 {
-    private const int MaxTop = 100;
-
     private readonly int _top;
     private readonly Func<AIAgent, AgentSession?, string?>? _conversationIdSelector;
     private readonly ILogger _logger;
     private int _unsupportedLogged;
 
     /// <summary>Creates a provider that recalls through <paramref name="recall"/>.</summary>
-    /// <param name="recall">The recall attached to the agent's memory.</param>
+    /// <param name="recall">The recall composed into the agent's memory (<c>memory.GetRequiredService&lt;ChatMemoryRecall&gt;()</c>).</param>
     /// <param name="options">How many messages, and the conversation id; optional.</param>
     /// <param name="logger">Receives recall skipped on a server without vector sets; optional.</param>
     /// <exception cref="ArgumentNullException"><paramref name="recall"/> is null.</exception>
-    /// <exception cref="ArgumentException"><see cref="RedisRecallContextProviderOptions.Top"/> is not from 1 to 100.</exception>
+    /// <exception cref="ArgumentException"><see cref="RedisRecallContextProviderOptions.Top"/> is not from 1 to <see cref="ChatMemoryRecall.MaxTop"/>.</exception>
     public RedisRecallContextProvider(ChatMemoryRecall recall, RedisRecallContextProviderOptions? options = null, ILogger<RedisRecallContextProvider>? logger = null)
         : base(provideInputMessageFilter: static messages => messages)
     {
         ArgumentNullException.ThrowIfNull(recall);
         _top = options?.Top ?? new RedisRecallContextProviderOptions().Top;
-        if (_top is < 1 or > MaxTop)
+        if (ChatMemoryRecall.GetTopError(_top, "Top") is { } error)
         {
-            throw new ArgumentException($"Top must be from 1 to {MaxTop}.", nameof(options));
+            throw new ArgumentException(error, nameof(options));
         }
 
         Recall = recall;

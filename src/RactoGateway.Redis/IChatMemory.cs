@@ -72,4 +72,18 @@ public interface IChatMemory
     /// <param name="cancellationToken">Stops the wait for the store's answer.</param>
     /// <returns>A task that completes when the conversation is gone.</returns>
     Task ClearAsync(string conversationId, CancellationToken cancellationToken = default);
+
+    /// <summary>Asks for an object this memory is, holds or is composed with, as Microsoft.Extensions.AI's
+    /// <c>IChatClient.GetService</c> does: adapters find its settings (<see cref="ChatMemoryConfig"/>) and its features
+    /// (<see cref="ChatMemoryRecall"/>, <see cref="ChatMemorySummarizer"/>, <see cref="ChatMemoryOwners"/>) this way,
+    /// without knowing its type. By default, the memory itself when it is of <paramref name="serviceType"/>.</summary>
+    /// <param name="serviceType">The type asked for.</param>
+    /// <param name="serviceKey">An optional key; by default nothing is keyed.</param>
+    /// <returns>The object, or <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="serviceType"/> is null.</exception>
+    object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+    }
 }

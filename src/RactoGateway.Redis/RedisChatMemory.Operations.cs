@@ -19,23 +19,24 @@ public sealed partial class RedisChatMemory
     private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch)
     {
         var outcome = Run("append", conversationId, (_append, _connections.Next(), key, batch), static s => s.Item1.Append(s.Item2, s.Item3, s.Item4), batch.Length);
-        if (_config.Summarize)
+        if (_config.Summarize && Evicted(outcome))
         {
-            AfterEviction(conversationId, outcome)?.AsTask().GetAwaiter().GetResult();
+            _summarizer?.OnPending(conversationId);
         }
     }
 
     // Under a rolling summary: count and log what the cap dropped, and tell the summarizer there is work (inline, it
-    // does the work before the append returns).
+    // does the work before an async append returns; a sync append never waits for a model).
     private async Task AfterEvictionAsync(string conversationId, Task<AppendOutcome> appended, CancellationToken cancellationToken)
     {
-        if (AfterEviction(conversationId, await appended.ConfigureAwait(false), cancellationToken) is { } work)
+        if (Evicted(await appended.ConfigureAwait(false)) && _summarizer is { } summarizer)
         {
-            await work.ConfigureAwait(false);
+            await summarizer.OnPendingAsync(conversationId, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    private ValueTask? AfterEviction(string conversationId, AppendOutcome outcome, CancellationToken cancellationToken = default)
+    /// <summary>Records what an append evicted; whether it left pending messages.</summary>
+    private bool Evicted(AppendOutcome outcome)
     {
         if (outcome.Dropped > 0)
         {
@@ -46,18 +47,11 @@ public sealed partial class RedisChatMemory
         if (outcome.Pending > 0)
         {
             ChatMemoryInstruments.RecordPending(outcome.Pending);
-            return PendingObserverSlot?.Invoke(conversationId, cancellationToken);
+            return true;
         }
 
-        return null;
+        return false;
     }
-
-    /// <summary>Long-term recall, when a <see cref="ChatMemoryRecall"/> is attached: the summarizer indexes each batch
-    /// there before folding it in, and <see cref="ClearAsync"/> deletes the conversation's vectors too.</summary>
-    internal ChatMemoryRecall? RecallSlot;
-
-    /// <summary>Told of every conversation an append left with pending messages (the summarizer sets it, once).</summary>
-    internal Func<string, CancellationToken, ValueTask>? PendingObserverSlot;
 
     // With no summarizer running every evicting append drops: one warning per interval, with the count since the last.
     private void LogDropped(long dropped)

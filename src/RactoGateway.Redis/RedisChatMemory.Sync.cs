@@ -2,10 +2,13 @@ namespace RactoGateway.Redis;
 
 // The synchronous twins of the core operations on ChatMemoryMessage (append, append many, append a turn, history,
 // count, clear). They run the same validation, script and telemetry as the async methods. The Microsoft.Extensions.AI
-// helpers and the IChatMemory seam are async only.
+// helpers and the IChatMemory seam are async only. A sync append never waits for a model: with an inline summarizer,
+// the summarization it triggers runs in the background.
 public sealed partial class RedisChatMemory
 {
     /// <inheritdoc cref="AppendAsync(string, string, string, CancellationToken)"/>
+    /// <remarks>Never waits for a model: with an inline summarizer (<see cref="ChatMemorySummarizerOptions.Inline"/>), the
+    /// summarization this append triggers runs in the background, and the append returns once the messages are stored.</remarks>
     public void Append(string conversationId, string role, string content)
     {
         var key = KeyFor(conversationId);
@@ -13,6 +16,8 @@ public sealed partial class RedisChatMemory
     }
 
     /// <inheritdoc cref="AppendAsync(string, ChatMemoryMessage, CancellationToken)"/>
+    /// <remarks>Never waits for a model: with an inline summarizer (<see cref="ChatMemorySummarizerOptions.Inline"/>), the
+    /// summarization this append triggers runs in the background, and the append returns once the messages are stored.</remarks>
     public void Append(string conversationId, ChatMemoryMessage message)
     {
         var key = KeyFor(conversationId);
@@ -20,6 +25,8 @@ public sealed partial class RedisChatMemory
     }
 
     /// <inheritdoc cref="AppendTurnAsync(string, ChatMemoryMessage, ChatMemoryMessage, CancellationToken)"/>
+    /// <remarks>Never waits for a model: with an inline summarizer (<see cref="ChatMemorySummarizerOptions.Inline"/>), the
+    /// summarization this append triggers runs in the background, and the append returns once the messages are stored.</remarks>
     public void AppendTurn(string conversationId, ChatMemoryMessage user, ChatMemoryMessage assistant)
     {
         var key = KeyFor(conversationId);
@@ -27,6 +34,8 @@ public sealed partial class RedisChatMemory
     }
 
     /// <inheritdoc cref="AppendManyAsync(string, IEnumerable{ChatMemoryMessage}, CancellationToken)"/>
+    /// <remarks>Never waits for a model: with an inline summarizer (<see cref="ChatMemorySummarizerOptions.Inline"/>), the
+    /// summarization this append triggers runs in the background, and the append returns once the messages are stored.</remarks>
     public void AppendMany(string conversationId, IEnumerable<ChatMemoryMessage> messages)
     {
         var key = KeyFor(conversationId);
@@ -57,6 +66,6 @@ public sealed partial class RedisChatMemory
     public void Clear(string conversationId)
     {
         Run("clear", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
-        RecallSlot?.ClearedAsync(conversationId, Task.CompletedTask, CancellationToken.None).GetAwaiter().GetResult();
+        _owners?.ClearedAsync(conversationId, Task.CompletedTask, CancellationToken.None).GetAwaiter().GetResult();
     }
 }

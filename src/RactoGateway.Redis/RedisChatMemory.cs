@@ -199,15 +199,16 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     public Task<long> CountAsync(string conversationId, CancellationToken cancellationToken = default) =>
         RunAsync("count", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.ListLengthAsync(s.Item2), cancellationToken).AsTask();
 
-    /// <summary>Deletes the conversation (and, with a <see cref="ChatMemoryRecall"/> attached, its recall vectors and its
-    /// entry in its owner's index, each after the list). Clearing a conversation that does not exist does nothing.</summary>
+    /// <summary>Deletes the conversation (and, composed with <see cref="ChatMemoryOwners"/> or <see cref="ChatMemoryRecall"/>,
+    /// its recall vectors and its entry in its owner's index, each after the list). Clearing a conversation that does
+    /// not exist does nothing.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>A task that completes when Redis has deleted the key.</returns>
     public Task ClearAsync(string conversationId, CancellationToken cancellationToken = default)
     {
         var cleared = RunAsync("clear", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.KeyDeleteAsync(s.Item2), cancellationToken).AsTask();
-        return RecallSlot is { } recall ? recall.ClearedAsync(conversationId, cleared, cancellationToken) : cleared;
+        return _owners is { } owners ? owners.ClearedAsync(conversationId, cleared, cancellationToken) : cleared;
     }
 
     /// <summary>The Redis key of a conversation: <c>{KeyPrefix}:{conversationId}</c>.</summary>

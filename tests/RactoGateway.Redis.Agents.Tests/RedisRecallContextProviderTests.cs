@@ -23,8 +23,8 @@ public sealed class RedisRecallContextProviderTests
             c.Summarize = true;
             c.Window.ToolCallAware = true;
             c.Window.PinSystemMessages = true;
-        });
-        var recall = new ChatMemoryRecall(bed.Memory, new WordHashEmbeddingGenerator());
+        }, features: new ChatMemoryFeatures().AddRecall(new WordHashEmbeddingGenerator()));
+        var recall = bed.Memory.GetRequiredService<ChatMemoryRecall>();
         return (bed, new ChatMemorySummarizer(bed.Memory, new StrictChatClient { Responder = FoldReplies.Fold }), recall);
     }
 
@@ -159,7 +159,7 @@ public sealed class RedisRecallContextProviderTests
 
         Assert.Equal("recall", Assert.Throws<ArgumentNullException>(() => new RedisRecallContextProvider(null!)).ParamName);
         Assert.Equal("options", Assert.Throws<ArgumentException>(() => new RedisRecallContextProvider(recall, new() { Top = 0 })).ParamName);
-        Assert.Equal("options", Assert.Throws<ArgumentException>(() => new RedisRecallContextProvider(recall, new() { Top = 101 })).ParamName);
+        Assert.Equal("options", Assert.Throws<ArgumentException>(() => new RedisRecallContextProvider(recall, new() { Top = ChatMemoryRecall.MaxTop + 1 })).ParamName);
         Assert.Equal("agentOptions", Assert.Throws<ArgumentNullException>(() => ((ChatClientAgentOptions)null!).UseRedisRecall(recall)).ParamName);
         Assert.Equal("recall", Assert.Throws<ArgumentNullException>(() => new ChatClientAgentOptions().UseRedisRecall(null!)).ParamName);
 

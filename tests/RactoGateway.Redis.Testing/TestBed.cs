@@ -43,11 +43,12 @@ public sealed class TestBed : IAsyncDisposable
     /// <param name="serverName">"redis", "garnet", ... (see <see cref="TestServers"/>).</param>
     /// <param name="configure">Changes to the memory's settings (its unique prefix is set already).</param>
     /// <param name="ownConnection">Whether the memory opens and owns its connection rather than borrowing the shared one.</param>
-    public static async Task<TestBed> CreateAsync(string serverName, Action<ChatMemoryConfig>? configure = null, bool ownConnection = false) =>
-        await CreateAsync(await TestServers.GetAsync(serverName), configure, ownConnection);
+    /// <param name="features">What the memory is composed with (summarizer, recall, owners); also each <see cref="NewReplica"/>'s.</param>
+    public static async Task<TestBed> CreateAsync(string serverName, Action<ChatMemoryConfig>? configure = null, bool ownConnection = false, ChatMemoryFeatures? features = null) =>
+        await CreateAsync(await TestServers.GetAsync(serverName), configure, ownConnection, features);
 
     /// <summary>A bed on <paramref name="server"/>; see <see cref="CreateAsync(string, Action{ChatMemoryConfig}?, bool)"/>.</summary>
-    public static async Task<TestBed> CreateAsync(ITestServer server, Action<ChatMemoryConfig>? configure = null, bool ownConnection = false)
+    public static async Task<TestBed> CreateAsync(ITestServer server, Action<ChatMemoryConfig>? configure = null, bool ownConnection = false, ChatMemoryFeatures? features = null)
     {
         var config = new ChatMemoryConfig { KeyPrefix = TestServers.UniquePrefix() };
         configure?.Invoke(config);
@@ -56,18 +57,19 @@ public sealed class TestBed : IAsyncDisposable
         {
             // A test's own server is stopped, restarted and disposed by the test: nothing of it is kept beyond the bed.
             var ownRaw = await ConnectionMultiplexer.ConnectAsync(server.AdminConnectionString);
-            return new TestBed(server, OwnMemory(server, config, logger), ownRaw, ownsRaw: true, config, logger);
+            return new TestBed(server, OwnMemory(server, config, logger, features), ownRaw, ownsRaw: true, config, logger);
         }
 
         var raw = await TestServers.SharedConnectionAsync(server.AdminConnectionString);
         var memory = ownConnection || config.Connections > 1
-            ? OwnMemory(server, config, logger)
-            : new RedisChatMemory(await TestServers.SharedConnectionAsync(server.ConnectionString), config, logger);
+            ? OwnMemory(server, config, logger, features)
+            : new RedisChatMemory(await TestServers.SharedConnectionAsync(server.ConnectionString), config, logger) { Features = features };
         return new TestBed(server, memory, raw, ownsRaw: false, config, logger);
     }
 
-    /// <summary>A second memory object on its own connection, as another replica of the service would have.</summary>
-    public RedisChatMemory NewReplica() => new(Server.ConnectionString, Config);
+    /// <summary>A second memory object on its own connection, as another replica of the service would have, composed
+    /// with <paramref name="features"/>.</summary>
+    public RedisChatMemory NewReplica(ChatMemoryFeatures? features = null) => new(Server.ConnectionString, Config) { Features = features };
 
     public RedisKey Key(string conversationId) => Config.KeyPrefix + ":" + conversationId;
 
@@ -81,8 +83,8 @@ public sealed class TestBed : IAsyncDisposable
     }
 
     /// <summary>A memory that opens its own connection(s) (the library connects synchronously in its constructor).</summary>
-    private static RedisChatMemory OwnMemory(ITestServer server, ChatMemoryConfig config, ListLogger<RedisChatMemory> logger) =>
-        new(server.ConnectionString, config, logger);
+    private static RedisChatMemory OwnMemory(ITestServer server, ChatMemoryConfig config, ListLogger<RedisChatMemory> logger, ChatMemoryFeatures? features) =>
+        new(server.ConnectionString, config, logger) { Features = features };
 }
 
 /// <summary>Keeps what was logged, to assert on it.</summary>

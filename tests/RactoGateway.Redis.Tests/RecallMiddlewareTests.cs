@@ -19,15 +19,14 @@ public sealed class RecallMiddlewareTests
 
     private static async Task<(TestBed Bed, ChatMemorySummarizer Summarizer, ListLogger<ChatMemoryRecall> Log)> CreateAsync(string server)
     {
+        var log = new ListLogger<ChatMemoryRecall>();
         var bed = await TestBed.CreateAsync(server, c =>
         {
             c.MaxTurns = 2;
             c.Summarize = true;
             c.Window.ToolCallAware = true;
             c.Window.PinSystemMessages = true;
-        });
-        var log = new ListLogger<ChatMemoryRecall>();
-        _ = new ChatMemoryRecall(bed.Memory, new WordHashEmbeddingGenerator(), log);
+        }, features: new ChatMemoryFeatures().AddRecall(new WordHashEmbeddingGenerator(), log));
         return (bed, new ChatMemorySummarizer(bed.Memory, new StrictChatClient { Responder = FoldReplies.Fold }), log);
     }
 
@@ -140,12 +139,12 @@ public sealed class RecallMiddlewareTests
             c.KeyPrefix = TestServers.UniquePrefix();
             c.MaxTurns = 1;
             c.Summarize = true;
-        });
-        services.AddSingleton(sp => new ChatMemoryRecall(sp.GetRequiredService<RedisChatMemory>(), new WordHashEmbeddingGenerator()));
+        }).AddRecall();
+        services.AddSingleton<IEmbeddingGenerator<string, Embedding<float>>>(new WordHashEmbeddingGenerator());
         var model = new StrictChatClient();
         services.AddChatClient(model).UseChatMemory(configure: o => o.RecallTop = 1);
         await using var provider = services.BuildServiceProvider();
-        var client = provider.GetRequiredService<IChatClient>();   // builds the pipeline, which resolves (and so attaches) the recall
+        var client = provider.GetRequiredService<IChatClient>();   // builds the pipeline, which resolves the recall (and so the memory)
         var memory = provider.GetRequiredService<RedisChatMemory>();
         await memory.AppendTurnAsync("di", "My dog is called Biscuit.", "Lovely.");
         await memory.AppendTurnAsync("di", "I like pasta.", "Noted.");
@@ -174,8 +173,11 @@ public sealed class RecallMiddlewareTests
         Assert.Contains("ChatMemoryRecall", missing.Message, StringComparison.Ordinal);
         Assert.Throws<ArgumentException>(() => new ChatClientBuilder(new StrictChatClient()).UseChatMemory(memory, o => o.RecallTop = 3).Build());
 
-        // Attached to the memory: found there.
-        _ = new ChatMemoryRecall(memory, new WordHashEmbeddingGenerator());
-        using var client = new ChatMemoryChatClient(new StrictChatClient(), memory, new() { RecallTop = 3 });
+        // Composed into the memory: found there.
+        using var composed = new RedisChatMemory(ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=100"), new ChatMemoryConfig { Summarize = true })
+        {
+            Features = new ChatMemoryFeatures().AddRecall(new WordHashEmbeddingGenerator()),
+        };
+        using var client = new ChatMemoryChatClient(new StrictChatClient(), composed, new() { RecallTop = 3 });
     }
 }

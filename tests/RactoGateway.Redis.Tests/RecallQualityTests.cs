@@ -40,9 +40,9 @@ public sealed class RecallQualityTests(ITestOutputHelper output)
         {
             c.MaxTurns = MaxTurns;
             c.Summarize = true;
-        });
+        }, features: new ChatMemoryFeatures().AddRecall(recording));
         await using var _ = bed;
-        var recall = new ChatMemoryRecall(bed.Memory, recording);
+        var recall = bed.Memory.GetRequiredService<ChatMemoryRecall>();
         var model = new StrictChatClient { Responder = (_, _, _) => new ChatResponse(new ChatMessage(ChatRole.Assistant, "The user chatted about many things.")) };
         var summarizer = new ChatMemorySummarizer(bed.Memory, model, new ChatMemorySummarizerOptions { MaxMessagesPerCall = 200 });
 

@@ -20,8 +20,8 @@ public sealed class RecallTests
             c.MaxTurns = 2;
             c.Summarize = true;
             configure?.Invoke(c);
-        });
-        var recall = new ChatMemoryRecall(bed.Memory, new WordHashEmbeddingGenerator());
+        }, features: new ChatMemoryFeatures().AddRecall(new WordHashEmbeddingGenerator()));
+        var recall = bed.Memory.GetRequiredService<ChatMemoryRecall>();
         var summarizer = new ChatMemorySummarizer(bed.Memory, new StrictChatClient { Responder = FoldReplies.Fold });
         return (bed, summarizer, recall);
     }
@@ -60,11 +60,12 @@ public sealed class RecallTests
     {
         var (bed, summarizer, recall) = await CreateAsync(serverName);
         await using var _ = bed;
+        var owners = bed.Memory.GetRequiredService<ChatMemoryOwners>();
         string[] ids = ["trip", "pets", "work"];
         foreach (var id in ids)
         {
             await bed.Memory.AppendAsync(id, "user", $"Let us talk about {id}.");
-            await recall.SetOwnerAsync(id, "alice");
+            await owners.SetOwnerAsync(id, "alice");
             await bed.Memory.AppendAsync(id, "assistant", id == "pets" ? "Your cat Miso sleeps all day." : "Sure.");
             for (var n = 0; n < 8; n++)
             {
@@ -74,13 +75,13 @@ public sealed class RecallTests
             await summarizer.SummarizePendingAsync(id);
         }
 
-        await recall.SetOwnerAsync("other", "bob");
-        Assert.Equal(["work", "pets", "trip"], (await recall.ListConversationsAsync("alice")).Select(c => c.ConversationId));
-        Assert.Equal("Let us talk about pets.", (await recall.ListConversationsAsync("alice"))[1].Title);
+        await owners.SetOwnerAsync("other", "bob");
+        Assert.Equal(["work", "pets", "trip"], (await owners.ListConversationsAsync("alice")).Select(c => c.ConversationId));
+        Assert.Equal("Let us talk about pets.", (await owners.ListConversationsAsync("alice"))[1].Title);
         var hit = (await recall.RecallForOwnerAsync("alice", "my cat Miso", top: 1))[0];
         Assert.Equal(("pets", "Your cat Miso sleeps all day."), (hit.ConversationId, hit.Message.Content));
 
-        Assert.Equal(3, await recall.DeleteOwnerAsync("alice"));
+        Assert.Equal(3, await owners.DeleteOwnerAsync("alice"));
         var left = new List<string>();
         foreach (var server in bed.RawConnection.GetServers())
         {
@@ -92,8 +93,8 @@ public sealed class RecallTests
 
         // Only bob's index entry remains: no list, vector set or index key of alice's.
         Assert.DoesNotContain(left, k => ids.Any(id => k.EndsWith(id, StringComparison.Ordinal)) || k.EndsWith("alice", StringComparison.Ordinal));
-        Assert.Empty(await recall.ListConversationsAsync("alice"));
-        Assert.Single(await recall.ListConversationsAsync("bob"));
+        Assert.Empty(await owners.ListConversationsAsync("alice"));
+        Assert.Single(await owners.ListConversationsAsync("bob"));
     }
 
     [Theory, InlineData("redis"), InlineData("garnet"), InlineData("valkey")]
@@ -117,13 +118,18 @@ public sealed class RecallTests
     [Fact]
     public async Task Bad_arguments_are_refused_before_any_io()
     {
-        using var memory = new RedisChatMemory(ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=100"), new ChatMemoryConfig { Summarize = true });
-        using var plain = new RedisChatMemory(ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=100"));
-        Assert.Equal("memory", Assert.Throws<ArgumentException>(() => new ChatMemoryRecall(plain, new WordHashEmbeddingGenerator())).ParamName);
-        var recall = new ChatMemoryRecall(memory, new WordHashEmbeddingGenerator());
-        Assert.Throws<InvalidOperationException>(() => new ChatMemoryRecall(memory, new WordHashEmbeddingGenerator()));
+        Assert.Equal("config", Assert.Throws<ArgumentException>(() => new RedisChatMemory(ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=100"))
+        {
+            Features = new ChatMemoryFeatures().AddRecall(new WordHashEmbeddingGenerator()),
+        }).ParamName);
+        using var composed = new RedisChatMemory(ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=100"), new ChatMemoryConfig { Summarize = true })
+        {
+            Features = new ChatMemoryFeatures().AddRecall(new WordHashEmbeddingGenerator()),
+        };
+        var recall = composed.GetRequiredService<ChatMemoryRecall>();
+        Assert.Throws<InvalidOperationException>(() => new ChatMemoryFeatures().AddRecall(new WordHashEmbeddingGenerator()).AddRecall(new WordHashEmbeddingGenerator()));
         Assert.Equal("query", (await Assert.ThrowsAsync<ArgumentException>(() => recall.RecallAsync("c", " "))).ParamName);
         Assert.Equal("top", (await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => recall.RecallAsync("c", "q", top: 0))).ParamName);
-        Assert.Equal("owner", (await Assert.ThrowsAsync<ArgumentException>(() => recall.SetOwnerAsync("c", ""))).ParamName);
+        Assert.Equal("owner", (await Assert.ThrowsAsync<ArgumentException>(() => composed.GetRequiredService<ChatMemoryOwners>().SetOwnerAsync("c", ""))).ParamName);
     }
 }

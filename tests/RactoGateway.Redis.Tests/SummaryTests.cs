@@ -228,15 +228,17 @@ public sealed class SummaryTests
     [Theory, InlineData("redis"), InlineData("garnet")]
     public async Task Inline_summarization_has_folded_the_evicted_messages_when_the_append_returns(string server)
     {
-        await using var bed = await TestBed.CreateAsync(server, c => Summarizing(c, maxTurns: 1));
         var model = new StrictChatClient { Responder = FoldReplies.Fold };
-        _ = new ChatMemorySummarizer(bed.Memory, model, new() { Inline = true });
+        await using var bed = await TestBed.CreateAsync(server, c => Summarizing(c, maxTurns: 1), features: new ChatMemoryFeatures().AddSummarizer(model, new() { Inline = true }));
         for (var n = 0; n < 5; n++)
         {
             await bed.Memory.AppendAsync("c", "user", $"m{n}");
         }
 
+        // A sync append never waits for the model: its inline summarization runs in the background, and this call
+        // waits for that one's lease (then finds nothing left, or folds what it has not yet).
         bed.Memory.Append("c", "user", "m5");
+        await bed.Memory.GetRequiredService<ChatMemorySummarizer>().SummarizePendingAsync("c");
         Assert.Equal(["m0 m1 m2 m3", "m4", "m5"], (await bed.Memory.GetHistoryAsync("c")).Select(m => m.Content));
     }
 
@@ -301,7 +303,12 @@ public sealed class SummaryTests
         Assert.Equal("options", Assert.Throws<ArgumentException>(() => new ChatMemorySummarizer(memory, model, new() { MaxMessagesPerCall = 0 })).ParamName);
         Assert.Equal("summaryClient", Assert.Throws<ArgumentNullException>(() => new ChatMemorySummarizer(memory, (IChatClient)null!)).ParamName);
         var summarizer = new ChatMemorySummarizer(memory, model);
-        Assert.Throws<InvalidOperationException>(() => new ChatMemorySummarizer(memory, model));
+        Assert.Throws<InvalidOperationException>(() => new ChatMemoryFeatures().AddSummarizer(model).AddSummarizer(model));
+        Assert.Equal("options", Assert.Throws<ArgumentException>(() => new ChatMemoryFeatures().AddSummarizer(model, new() { MaxMessagesPerCall = 0 })).ParamName);
+        Assert.Equal("config", Assert.Throws<ArgumentException>(() => new RedisChatMemory(ConnectionMultiplexer.Connect("127.0.0.1:1,abortConnect=false,connectTimeout=100"))
+        {
+            Features = new ChatMemoryFeatures().AddSummarizer(model),
+        }).ParamName);
         Assert.Equal("conversationId", (await Assert.ThrowsAsync<ArgumentException>(() => summarizer.SummarizePendingAsync(" "))).ParamName);
         Assert.Contains("MaxPendingMessages", Assert.Throws<ArgumentException>(() => new RedisChatMemory("redis://127.0.0.1:1", new ChatMemoryConfig { MaxPendingMessages = 0 })).Message);
         Assert.Equal("message", (await Assert.ThrowsAsync<ArgumentException>(() => memory.AppendAsync("c", new ChatMemoryMessage("system", "x") { IsSummary = true }))).ParamName);

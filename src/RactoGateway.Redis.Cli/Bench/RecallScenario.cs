@@ -53,8 +53,8 @@ internal static class RecallScenario
             throw new ArgumentException($"--recall-messages must be at least 1 (was {messages}).");
         }
 
-        var embedder = new HashingEmbedder();
-        var recall = new ChatMemoryRecall(memory, embedder);
+        var recall = memory.GetRequiredService<ChatMemoryRecall>();
+        var embedder = Embedder;
         try
         {
             // Before the fill: a server without vector sets would index nothing (the summarizer skips, as it should).
@@ -145,9 +145,12 @@ internal static class RecallScenario
     /// <summary>
     /// A deterministic feature-hashing embedder: each word adds ±1 to one of 384 dimensions (FNV-1a hash: index and
     /// sign), unit length. Not a language model; it stands in for one so the bench measures the library and the server.
-    /// Queries found in <see cref="Precomputed"/> are returned without computing (recall-search).
+    /// Queries found in <see cref="HashingEmbedder.Precomputed"/> are returned without computing (recall-search).
     /// </summary>
-    private sealed class HashingEmbedder : IEmbeddingGenerator<string, Embedding<float>>
+    public static HashingEmbedder Embedder { get; } = new HashingEmbedder();
+
+    /// <summary>The embedder behind <see cref="Embedder"/>.</summary>
+    internal sealed class HashingEmbedder : IEmbeddingGenerator<string, Embedding<float>>
     {
         private const int Dimensions = 384;
 

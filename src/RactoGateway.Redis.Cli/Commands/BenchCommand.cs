@@ -113,7 +113,30 @@ internal static class BenchCommand
             config.Connections = settings.Connections;
             config.Window.PinSystemMessages = settings.PinSystem;
             config.Summarize |= RecallScenario.Handles(settings.Scenario);   // recall indexes what the summarizer folds
-            var memory = session.Open(config);
+
+            // The instant summarizer runs in the background during the fill, the warm-up and the measurement, as the hosted
+            // service would beside a service's appends; a failure would be logged to stderr (and fail the run). Its Delay is
+            // 1 s, not the 5 s default, so that it folds many times within a cell of a few seconds (smaller batches than a
+            // service would have: a conservative figure). The recall scenarios fold themselves, with their own embedder.
+            using var embeddings = parsed.GetValue(withRecall) && !RecallScenario.Handles(settings.Scenario) ? new MiniLMEmbeddingGenerator() : null;
+            using var instant = summarizing == "instant" && !RecallScenario.Handles(settings.Scenario) ? new InstantSummarizer() : null;
+            var summaryLog = new StderrLogger<ChatMemorySummarizer>();
+            var features = new ChatMemoryFeatures();
+            if (instant is not null)
+            {
+                features.AddSummarizer(instant, new ChatMemorySummarizerOptions { Delay = TimeSpan.FromSeconds(1) }, summaryLog);
+            }
+
+            if (RecallScenario.Handles(settings.Scenario))
+            {
+                features.AddRecall(RecallScenario.Embedder);
+            }
+            else if (embeddings is not null)
+            {
+                features.AddRecall(embeddings, new StderrLogger<ChatMemoryRecall>());
+            }
+
+            var memory = session.Open(config, features);
             var raw = settings.Scenario.StartsWith("raw-", StringComparison.Ordinal)
                 ? new RawClient(await session.ConnectAsync(settings.Connections), memory, config)
                 : null;
@@ -125,21 +148,8 @@ internal static class BenchCommand
             // Progress lines only for a person watching: never into a redirected stderr.
             Action<string>? progress = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"bench: {line}");
 
-            // The instant summarizer runs in the background during the fill, the warm-up and the measurement, as the hosted
-            // service would beside a service's appends; a failure would be logged to stderr (and fail the run). Its Delay is
-            // 1 s, not the 5 s default, so that it folds many times within a cell of a few seconds (smaller batches than a
-            // service would have: a conservative figure).
-            var summaryLog = new StderrLogger<ChatMemorySummarizer>();
-            using var embeddings = parsed.GetValue(withRecall) ? new MiniLMEmbeddingGenerator() : null;
-            if (embeddings is not null)
-            {
-                _ = new ChatMemoryRecall(memory, embeddings, new StderrLogger<ChatMemoryRecall>());
-            }
-
             using var stopSummarizer = new CancellationTokenSource();
-            var background = summarizing == "instant" && !RecallScenario.Handles(settings.Scenario)
-                ? new ChatMemorySummarizer(memory, new InstantSummarizer(), new ChatMemorySummarizerOptions { Delay = TimeSpan.FromSeconds(1) }, summaryLog).RunAsync(stopSummarizer.Token)
-                : Task.CompletedTask;
+            var background = memory.GetService<ChatMemorySummarizer>()?.RunAsync(stopSummarizer.Token) ?? Task.CompletedTask;
             BenchResult result;
             try
             {

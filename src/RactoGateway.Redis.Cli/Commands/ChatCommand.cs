@@ -54,17 +54,25 @@ internal static class ChatCommand
 
             using var inner = Assistant(parsed.GetValue(endpoint), parsed.GetValue(model), parsed.GetValue(apiKey));
             var config = CliOptions.Config(parsed);
-            var memory = session.Open(config);
 
-            // Recall attaches to the memory before the summarizer starts, so that every fold is indexed.
+            // The memory is composed with its summarizer (inline) and recall, so that every fold is indexed.
             using var embeddings = config.Summarize && !parsed.GetValue(noRecall) ? new MiniLMEmbeddingGenerator() : null;
-            var recall = embeddings is null ? null : new ChatMemoryRecall(memory, embeddings, new OnceLogger<ChatMemoryRecall>(
-                "no recall in this chat: {0} (--no-recall silences this)"));
-            var summaryLog = new StderrLogger<ChatMemorySummarizer>();
             using var offlineSummarizer = config.Summarize && inner is EchoAssistant ? new OfflineSummarizer() : null;
-            var summarizer = config.Summarize
-                ? new ChatMemorySummarizer(memory, offlineSummarizer ?? inner, new ChatMemorySummarizerOptions { Inline = true }, summaryLog)
-                : null;
+            var summaryLog = new StderrLogger<ChatMemorySummarizer>();
+            var features = new ChatMemoryFeatures();
+            if (config.Summarize)
+            {
+                features.AddSummarizer(offlineSummarizer ?? inner, new ChatMemorySummarizerOptions { Inline = true }, summaryLog);
+            }
+
+            if (embeddings is not null)
+            {
+                features.AddRecall(embeddings, new OnceLogger<ChatMemoryRecall>("no recall in this chat: {0} (--no-recall silences this)"));
+            }
+
+            var memory = session.Open(config, features);
+            var recall = memory.GetService<ChatMemoryRecall>();
+            var summarizer = memory.GetService<ChatMemorySummarizer>();
             using var client = new ChatClientBuilder(inner).UseChatMemory(memory, o =>
             {
                 if (recall is not null)

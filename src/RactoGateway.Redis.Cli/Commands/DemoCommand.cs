@@ -29,11 +29,11 @@ internal static class DemoCommand
         {
             var config = CliOptions.Config(parsed, defaultMaxTurns: 3);
             config.Summarize = true; // the demo's own conversation: both replicas keep what slides out
-            var replicas = new[] { session.Open(config), session.Open(config) };
             using var embeddings = new MiniLMEmbeddingGenerator();
             using var offlineSummarizer = new OfflineSummarizer();
-            var recall = new ChatMemoryRecall(replicas[0], embeddings);
-            var summarizer = new ChatMemorySummarizer(replicas[0], offlineSummarizer);
+            var replicas = new[] { session.Open(config, new ChatMemoryFeatures().AddSummarizer(offlineSummarizer).AddRecall(embeddings)), session.Open(config) };
+            var recall = replicas[0].GetRequiredService<ChatMemoryRecall>();
+            var summarizer = replicas[0].GetRequiredService<ChatMemorySummarizer>();
             var conversation = $"demo-{Guid.NewGuid():N}"[..13];
             AnsiConsole.MarkupLine($"Two memory objects on separate connections stand for two replicas of a chat service, sharing " +
                 $"conversation [bold]{conversation}[/] on {(session.IsEmbedded ? "the embedded Garnet server" : "Redis")} at {session.Endpoint}.");

@@ -4,12 +4,11 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using RactoGateway.Redis.Cli.Hosting;
-using RactoGateway.Redis.Embeddings;
 
 namespace RactoGateway.Redis.Cli.Commands;
 
 /// <summary><c>chatmem list [--match &lt;glob&gt;] [--literal]</c>: conversation ids, one per line, in SCAN order; or
-/// <c>chatmem list --owner &lt;owner&gt; [--json]</c>: the owner's conversations (<see cref="ChatMemoryRecall.ListConversationsAsync"/>),
+/// <c>chatmem list --owner &lt;owner&gt; [--json]</c>: the owner's conversations (<see cref="ChatMemoryOwners.ListConversationsAsync"/>),
 /// newest activity first, as id, title and last activity (ISO 8601 UTC), tab-separated.</summary>
 internal static class ListCommand
 {
@@ -55,8 +54,7 @@ internal static class ListCommand
     private static async Task<int> ListOwnerAsync(MemorySession session, ParseResult parsed, string owner, bool json, CancellationToken ct)
     {
         // The owner index needs no vector sets and no embedding: the model is never loaded here.
-        using var embeddings = new MiniLMEmbeddingGenerator();
-        var conversations = await RecallCommand.Open(session, parsed, embeddings).ListConversationsAsync(owner, ct);
+        var conversations = await RecallCommand.OpenOwners(session, parsed).ListConversationsAsync(owner, ct);
         await using var stdout = StdoutWriter();
         if (!json)
         {

@@ -1,13 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using RactoGateway.Redis.Cli.Hosting;
-using RactoGateway.Redis.Embeddings;
 
 namespace RactoGateway.Redis.Cli.Commands;
 
-/// <summary><c>chatmem owner &lt;conversation&gt; &lt;owner&gt;</c> (<see cref="ChatMemoryRecall.SetOwnerAsync"/>) and
-/// <c>chatmem erase-owner &lt;owner&gt;</c> (<see cref="ChatMemoryRecall.DeleteOwnerAsync"/>); the owner's list is
-/// <c>chatmem list --owner</c>. Neither needs vector sets.</summary>
+/// <summary><c>chatmem owner &lt;conversation&gt; &lt;owner&gt;</c> (<see cref="ChatMemoryOwners.SetOwnerAsync"/>) and
+/// <c>chatmem erase-owner &lt;owner&gt;</c> (<see cref="ChatMemoryOwners.DeleteOwnerAsync"/>); the owner's list is
+/// <c>chatmem list --owner</c>. Neither needs vector sets nor loads an embedder.</summary>
 internal static class OwnerCommand
 {
     public static Command Create()
@@ -18,13 +17,12 @@ internal static class OwnerCommand
             "a conversation of another owner is refused (exit 2).") { conversation, owner };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
-            using var embeddings = new MiniLMEmbeddingGenerator();
-            var recall = RecallCommand.Open(session, parsed, embeddings);
+            var owners = RecallCommand.OpenOwners(session, parsed);
             var id = parsed.GetValue(conversation)!;
             var who = parsed.GetValue(owner)!;
             try
             {
-                await recall.SetOwnerAsync(id, who, ct);
+                await owners.SetOwnerAsync(id, who, ct);
             }
             catch (InvalidOperationException ex)
             {
@@ -44,10 +42,8 @@ internal static class OwnerCommand
             "prints how many. Idempotent: run it again after an interruption.") { owner };
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
-            using var embeddings = new MiniLMEmbeddingGenerator();
-            var recall = RecallCommand.Open(session, parsed, embeddings);
             var who = parsed.GetValue(owner)!;
-            var erased = await recall.DeleteOwnerAsync(who, ct);
+            var erased = await RecallCommand.OpenOwners(session, parsed).DeleteOwnerAsync(who, ct);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"erased {erased} conversation{(erased == 1 ? "" : "s")} of {who}"));
             return ExitCodes.Ok;
         }));

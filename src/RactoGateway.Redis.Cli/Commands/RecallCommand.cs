@@ -23,7 +23,7 @@ internal static class RecallCommand
         var owner = new Option<string?>("--owner") { Description = "Search every conversation of this owner instead of one (set with chatmem owner)." };
         var top = new Option<int>("--top")
         {
-            Description = "How many messages at most, 1 to 1000.",
+            Description = $"How many messages at most, 1 to {ChatMemoryRecall.MaxTop}.",
             DefaultValueFactory = _ => 5,
         };
         var filter = new Option<string?>("--filter") { Description = "A vector-set filter over .pos, .role and .ts (Unix ms), e.g. '.role == \"user\"' (one conversation only)." };
@@ -36,9 +36,9 @@ internal static class RecallCommand
         command.SetAction((parsed, ct) => MemorySession.RunAsync(parsed, async session =>
         {
             var count = parsed.GetValue(top);
-            if (count is < 1 or > 1000)
+            if (ChatMemoryRecall.GetTopError(count, "--top") is { } error)
             {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--top must be a whole number between 1 and 1000 (was {count})."));
+                throw new ArgumentException(error);
             }
 
             var ownerId = parsed.GetValue(owner);
@@ -89,14 +89,18 @@ internal static class RecallCommand
         return command;
     }
 
-    /// <summary>A memory with --summarize semantics (recall needs it; reading and the owner index write nothing else) and
-    /// its recall, embedding with <paramref name="embeddings"/>.</summary>
+    /// <summary>A memory with --summarize semantics (recall needs it; reading writes nothing) composed with recall,
+    /// embedding with <paramref name="embeddings"/>.</summary>
     public static ChatMemoryRecall Open(MemorySession session, ParseResult parsed, MiniLMEmbeddingGenerator embeddings)
     {
         var config = CliOptions.Config(parsed);
         config.Summarize = true;
-        return new ChatMemoryRecall(session.Open(config), embeddings);
+        return session.Open(config, new ChatMemoryFeatures().AddRecall(embeddings)).GetRequiredService<ChatMemoryRecall>();
     }
+
+    /// <summary>A memory composed with owners only: no embedder is loaded, no vector sets are needed.</summary>
+    public static ChatMemoryOwners OpenOwners(MemorySession session, ParseResult parsed) =>
+        session.Open(CliOptions.Config(parsed), new ChatMemoryFeatures().AddOwners()).GetRequiredService<ChatMemoryOwners>();
 
     /// <summary>One field of a tab-separated line: tabs and line ends become spaces.</summary>
     public static string Plain(string text) => text.ReplaceLineEndings(" ").Replace('\t', ' ');

@@ -92,10 +92,11 @@ internal sealed class MemorySession : IAsyncDisposable
     };
 
     /// <summary>A memory object that opens and owns its own connection (<see cref="ChatMemoryConfig.Connections"/> of
-    /// them), as a service connecting from a URL would; the library refuses a bad config before connecting.</summary>
-    public RedisChatMemory Open(ChatMemoryConfig config)
+    /// them), as a service connecting from a URL would, composed with <paramref name="features"/>; the library refuses a
+    /// bad config before connecting.</summary>
+    public RedisChatMemory Open(ChatMemoryConfig config, ChatMemoryFeatures? features = null)
     {
-        var memory = new RedisChatMemory(_options.Clone(), config);
+        var memory = new RedisChatMemory(_options.Clone(), config) { Features = features };
         _memories.Add(memory);
         return memory;
     }

@@ -35,7 +35,7 @@ public sealed partial class ChatMemoryChatClient : DelegatingChatClient
     /// here, once.</param>
     /// <exception cref="ArgumentNullException"><paramref name="memory"/> is null.</exception>
     /// <exception cref="ArgumentException"><see cref="ChatMemoryChatClientOptions.RecallTop"/> is set, but there is no
-    /// <see cref="ChatMemoryChatClientOptions.Recall"/> and no recall attached to <paramref name="memory"/>.</exception>
+    /// <see cref="ChatMemoryChatClientOptions.Recall"/> and no recall composed into <paramref name="memory"/>.</exception>
     public ChatMemoryChatClient(IChatClient innerClient, IChatMemory memory, ChatMemoryChatClientOptions? options = null)
         : this(innerClient, memory, options, null)
     {
@@ -51,9 +51,9 @@ public sealed partial class ChatMemoryChatClient : DelegatingChatClient
         if (_options.RecallTop is { } top)
         {
             _recallTop = top;
-            _recall = _options.Recall ?? servicesRecall ?? (memory as RedisChatMemory)?.RecallSlot ?? throw new ArgumentException(
+            _recall = _options.Recall ?? servicesRecall ?? memory.GetService<ChatMemoryRecall>() ?? throw new ArgumentException(
                 "RecallTop is set but there is no ChatMemoryRecall: set ChatMemoryChatClientOptions.Recall, register one in the services, " +
-                "or attach one to the memory (new ChatMemoryRecall(memory, embeddings)).", nameof(options));
+                "or compose the memory with recall (Features = new ChatMemoryFeatures().AddRecall(embeddings)).", nameof(options));
         }
     }
 
@@ -109,7 +109,7 @@ public sealed partial class ChatMemoryChatClient : DelegatingChatClient
 
     /// <inheritdoc />
     public override object? GetService(Type serviceType, object? serviceKey = null) =>
-        serviceKey is null && serviceType?.IsInstanceOfType(_memory) == true ? _memory : base.GetService(serviceType!, serviceKey);
+        serviceType is null ? base.GetService(serviceType!, serviceKey) : _memory.GetService(serviceType, serviceKey) ?? base.GetService(serviceType, serviceKey);
 
     private string? ConversationIdOf(List<ChatMessage> request, ChatOptions? options) =>
         options?.ConversationId is { Length: > 0 } id ? id : _options.ConversationIdSelector?.Invoke(request, options);
@@ -197,7 +197,7 @@ public static class ChatMemoryChatClientBuilderExtensions
     /// <param name="memory">The memory; when <see langword="null"/>, the <see cref="IChatMemory"/> registered in the services.</param>
     /// <param name="configure">Sets the options; optional. With <see cref="ChatMemoryChatClientOptions.RecallTop"/> set and
     /// no <see cref="ChatMemoryChatClientOptions.Recall"/>, the <see cref="ChatMemoryRecall"/> registered in the services
-    /// is used, else the one attached to the memory.</param>
+    /// is used, else the one composed into the memory.</param>
     /// <returns><paramref name="builder"/>, for chaining.</returns>
     public static ChatClientBuilder UseChatMemory(this ChatClientBuilder builder, IChatMemory? memory = null, Action<ChatMemoryChatClientOptions>? configure = null)
     {

@@ -5,8 +5,8 @@ namespace RactoGateway.Redis;
 /// <summary>Options of <see cref="ChatMemoryChatClient"/>.</summary>
 public sealed class ChatMemoryChatClientOptions
 {
-    /// <summary>The largest <see cref="RecallTop"/>.</summary>
-    public const int MaxRecallTop = 100;
+    /// <summary>The largest <see cref="RecallTop"/>: recall's one bound, <see cref="ChatMemoryRecall.MaxTop"/>.</summary>
+    public const int MaxRecallTop = ChatMemoryRecall.MaxTop;
 
     private int? _recallTop;
 
@@ -28,7 +28,7 @@ public sealed class ChatMemoryChatClientOptions
     /// model as one context message (see <see cref="ChatMemoryRecall.ToContextMessage"/>), placed right after the
     /// history's leading system messages. Nothing is injected when nothing is recalled, and the context message is
     /// never stored. Needs a <see cref="ChatMemoryRecall"/>: <see cref="Recall"/>, else one registered in the services
-    /// (with <c>UseChatMemory</c>), else the one attached to the memory. From 1 to <see cref="MaxRecallTop"/>;
+    /// (with <c>UseChatMemory</c>), else the one composed into the memory. From 1 to <see cref="MaxRecallTop"/>;
     /// <see langword="null"/> (the default) turns recall off.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is below 1 or above <see cref="MaxRecallTop"/>.</exception>
@@ -37,9 +37,9 @@ public sealed class ChatMemoryChatClientOptions
         get => _recallTop;
         set
         {
-            if (value is < 1 or > MaxRecallTop)
+            if (value is { } top)
             {
-                throw new ArgumentOutOfRangeException(nameof(RecallTop), value, $"RecallTop must be from 1 to {MaxRecallTop}, or null for no recall.");
+                ChatMemoryRecall.ThrowIfTopInvalid(top, nameof(RecallTop));
             }
 
             _recallTop = value;

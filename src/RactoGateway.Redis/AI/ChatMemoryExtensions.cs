@@ -21,4 +21,26 @@ public static class ChatMemoryExtensions
             messages.SelectMany(m => (m ?? throw new ArgumentException("A message is null.", nameof(messages))).ToChatMemoryMessages()),
             cancellationToken);
     }
+
+    /// <summary>Asks <paramref name="memory"/> for a <typeparamref name="TService"/> (see <see cref="IChatMemory.GetService"/>).</summary>
+    /// <typeparam name="TService">The type asked for, e.g. <see cref="ChatMemoryRecall"/>.</typeparam>
+    /// <param name="memory">The memory.</param>
+    /// <param name="serviceKey">An optional key.</param>
+    /// <returns>The object, or <see langword="null"/>.</returns>
+    public static TService? GetService<TService>(this IChatMemory memory, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(memory);
+        return memory.GetService(typeof(TService), serviceKey) is TService service ? service : default;
+    }
+
+    /// <summary>Asks <paramref name="memory"/> for a <typeparamref name="TService"/>, which it must have.</summary>
+    /// <typeparam name="TService">The type asked for, e.g. <see cref="ChatMemoryRecall"/>.</typeparam>
+    /// <param name="memory">The memory.</param>
+    /// <param name="serviceKey">An optional key.</param>
+    /// <returns>The object.</returns>
+    /// <exception cref="InvalidOperationException">The memory has none (e.g. it was not composed with that feature).</exception>
+    public static TService GetRequiredService<TService>(this IChatMemory memory, object? serviceKey = null)
+        where TService : notnull =>
+        memory.GetService<TService>(serviceKey) ?? throw new InvalidOperationException(
+            $"The memory has no {typeof(TService).Name}: compose it at construction (RedisChatMemory.Features, or AddRedisChatMemory(...).AddSummarizer()/.AddRecall()/.AddOwners()).");
 }

@@ -7,7 +7,8 @@ using StackExchange.Redis;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
-/// <summary>Registers <see cref="RedisChatMemory"/> (also as <see cref="IChatMemory"/>) with dependency injection.</summary>
+/// <summary>Registers <see cref="RedisChatMemory"/> (also as <see cref="IChatMemory"/>) with dependency injection; the
+/// <see cref="ChatMemoryBuilder"/> returned composes its summarizer, recall and owners.</summary>
 public static class ChatMemoryServiceCollectionExtensions
 {
     /// <summary>
@@ -17,10 +18,12 @@ public static class ChatMemoryServiceCollectionExtensions
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Adjusts the settings after binding; optional.</param>
-    /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <returns>A builder that composes the memory's features (<see cref="ChatMemoryBuilder.AddSummarizer"/>,
+    /// <see cref="ChatMemoryBuilder.AddRecall"/>); it is also the service collection, for chaining.</returns>
     /// <exception cref="InvalidOperationException">A memory is already registered without a key: register a second one
     /// with <see cref="AddKeyedRedisChatMemory"/>.</exception>
-    public static IServiceCollection AddRedisChatMemory(this IServiceCollection services, Action<ChatMemoryConfig>? configure = null) =>
+#pragma warning disable RS0026 // The overloads differ in their first, required parameter: never ambiguous (shipped so).
+    public static ChatMemoryBuilder AddRedisChatMemory(this IServiceCollection services, Action<ChatMemoryConfig>? configure = null) =>
         AddCore(services, serviceKey: null, redisUrl: null, configure);
 
     /// <summary>
@@ -31,14 +34,16 @@ public static class ChatMemoryServiceCollectionExtensions
     /// <param name="services">The service collection.</param>
     /// <param name="redisUrl"><c>redis://</c>, <c>rediss://</c> or a StackExchange.Redis configuration string.</param>
     /// <param name="configure">Adjusts the settings after binding; optional.</param>
-    /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <returns>A builder that composes the memory's features (<see cref="ChatMemoryBuilder.AddSummarizer"/>,
+    /// <see cref="ChatMemoryBuilder.AddRecall"/>); it is also the service collection, for chaining.</returns>
     /// <exception cref="ArgumentException"><paramref name="redisUrl"/> is empty or malformed.</exception>
     /// <exception cref="InvalidOperationException">A memory is already registered without a key.</exception>
-    public static IServiceCollection AddRedisChatMemory(this IServiceCollection services, string redisUrl, Action<ChatMemoryConfig>? configure = null)
+    public static ChatMemoryBuilder AddRedisChatMemory(this IServiceCollection services, string redisUrl, Action<ChatMemoryConfig>? configure = null)
     {
         RedisEndpoint.Parse(redisUrl);
         return AddCore(services, serviceKey: null, redisUrl, configure);
     }
+#pragma warning restore RS0026
 
     /// <summary>
     /// Registers a keyed singleton <see cref="RedisChatMemory"/> (also as a keyed <see cref="IChatMemory"/>), for an
@@ -50,10 +55,11 @@ public static class ChatMemoryServiceCollectionExtensions
     /// <param name="serviceKey">The key, not empty; also the name of its options.</param>
     /// <param name="redisUrl">Its own connection's URL, or <see langword="null"/> for the registered <see cref="IConnectionMultiplexer"/>.</param>
     /// <param name="configure">Adjusts the settings after binding; optional.</param>
-    /// <returns><paramref name="services"/>, for chaining.</returns>
+    /// <returns>A builder that composes the memory's features (<see cref="ChatMemoryBuilder.AddSummarizer"/>,
+    /// <see cref="ChatMemoryBuilder.AddRecall"/>); it is also the service collection, for chaining.</returns>
     /// <exception cref="ArgumentException"><paramref name="serviceKey"/> is empty, or <paramref name="redisUrl"/> is malformed.</exception>
     /// <exception cref="InvalidOperationException">A memory is already registered with this key.</exception>
-    public static IServiceCollection AddKeyedRedisChatMemory(
+    public static ChatMemoryBuilder AddKeyedRedisChatMemory(
         this IServiceCollection services, string serviceKey, string? redisUrl = null, Action<ChatMemoryConfig>? configure = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(serviceKey);
@@ -65,7 +71,7 @@ public static class ChatMemoryServiceCollectionExtensions
         return AddCore(services, serviceKey, redisUrl, configure);
     }
 
-    private static IServiceCollection AddCore(IServiceCollection services, string? serviceKey, string? redisUrl, Action<ChatMemoryConfig>? configure)
+    private static ChatMemoryBuilder AddCore(IServiceCollection services, string? serviceKey, string? redisUrl, Action<ChatMemoryConfig>? configure)
     {
         ArgumentNullException.ThrowIfNull(services);
 
@@ -91,18 +97,22 @@ public static class ChatMemoryServiceCollectionExtensions
         options.ValidateOnStart();
         services.AddSingleton<IValidateOptions<ChatMemoryConfig>>(new ChatMemoryConfigValidator(name));
 
+        var registration = new ChatMemoryRegistration(serviceKey);
+        services.AddSingleton(registration);
+
         RedisChatMemory Create(IServiceProvider provider)
         {
             var config = provider.GetRequiredService<IOptionsMonitor<ChatMemoryConfig>>().Get(name);
             var logger = provider.GetService<ILogger<RedisChatMemory>>();
+            var features = registration.Compose(provider);
             if (redisUrl is not null)
             {
-                return new RedisChatMemory(redisUrl, config, logger);
+                return new RedisChatMemory(redisUrl, config, logger) { Features = features };
             }
 
             var connection = provider.GetService<IConnectionMultiplexer>() ?? throw new InvalidOperationException(
                 "AddRedisChatMemory() needs an IConnectionMultiplexer registered in the container; register one, or pass a Redis URL.");
-            return new RedisChatMemory(connection, config, logger);
+            return new RedisChatMemory(connection, config, logger) { Features = features };
         }
 
         if (serviceKey is null)
@@ -116,7 +126,7 @@ public static class ChatMemoryServiceCollectionExtensions
             services.AddKeyedSingleton<IChatMemory>(serviceKey, (provider, key) => provider.GetRequiredKeyedService<RedisChatMemory>(key));
         }
 
-        return services;
+        return new ChatMemoryBuilder(services, serviceKey);
     }
 
     /// <summary>Validates the options of one registration with the rules the constructor applies.</summary>

@@ -9,20 +9,26 @@ namespace RactoGateway.Redis;
 
 /// <summary>
 /// Long-term recall: semantic search over every message that has left a conversation's window, in a vector set per
-/// conversation on the same server (Redis 8 or later, or Garnet with <c>--enable-vector-set-preview</c>), with optional
-/// owners (a user or tenant id) for listing, searching across, and erasing all of an owner's conversations.
+/// conversation on the same server (Redis 8 or later, or Garnet with <c>--enable-vector-set-preview</c>), and across all
+/// the conversations of an owner (<see cref="ChatMemoryOwners"/>).
 /// </summary>
 /// <remarks>
-/// <para>Indexing rides on the rolling summary: the memory needs <see cref="ChatMemoryConfig.Summarize"/> and a
-/// <see cref="ChatMemorySummarizer"/> running. The summarizer embeds each batch of pending messages and stores it here
-/// before folding it into the summary, so each message is indexed exactly once (a retry replaces the same entry: they
-/// are named by their position among all the conversation ever evicted), off the hot path. Appends never embed.</para>
+/// <para>Composed into a memory at construction (<see cref="ChatMemoryFeatures.AddRecall"/>, or <c>AddRecall()</c> on
+/// the builder <c>AddRedisChatMemory</c> returns), and got back with <c>memory.GetService&lt;ChatMemoryRecall&gt;()</c>.
+/// Indexing rides on the rolling summary: the memory needs <see cref="ChatMemoryConfig.Summarize"/> and a
+/// <see cref="ChatMemorySummarizer"/> running over it. The summarizer embeds each batch of pending messages and stores
+/// it here before folding it into the summary, so each message is indexed exactly once (a retry replaces the same
+/// entry: they are named by their position among all the conversation ever evicted), off the hot path. Appends never
+/// embed. Recall composes <see cref="ChatMemoryOwners"/> too, so clearing a conversation deletes its vectors.</para>
 /// <para>On a server without vector sets, <see cref="RecallAsync"/> throws <see cref="NotSupportedException"/> naming
 /// what is needed; indexing is skipped (logged once) and the window and summary keep working.</para>
-/// <para>One recall per memory: it attaches to the memory when constructed.</para>
 /// </remarks>
 public sealed partial class ChatMemoryRecall
 {
+    /// <summary>The largest <c>top</c> recall accepts, wherever it is given (<see cref="RecallAsync"/>,
+    /// <see cref="ChatMemoryChatClientOptions.RecallTop"/>, the Agent Framework provider, <c>chatmem recall --top</c>).</summary>
+    public const int MaxTop = 1000;
+
     /// <summary>The <see cref="ChatMessage.AdditionalProperties"/> key (value <see langword="true"/>) that marks the
     /// context message of <see cref="ToContextMessage"/>: recalled context, not part of the conversation.</summary>
     public const string ContextPropertyName = "ractogateway.recall";
@@ -30,38 +36,33 @@ public sealed partial class ChatMemoryRecall
     /// <summary>The first line of the context message's text.</summary>
     public const string ContextHeading = "Earlier in this conversation (recalled, oldest first):";
 
-    private readonly RedisChatMemory _memory;
     private readonly IEmbeddingGenerator<string, Embedding<float>> _embeddings;
     private readonly VectorSetStore _store;
-    private readonly OwnerIndex _owners;
+    private readonly OwnerIndex _index;
     private readonly ILogger _logger;
     private int _unsupportedLogged;
 
-    /// <summary>Attaches recall to <paramref name="memory"/>, embedding with <paramref name="embeddings"/>.</summary>
-    /// <param name="memory">A memory with <see cref="ChatMemoryConfig.Summarize"/> on.</param>
-    /// <param name="embeddings">Any M.E.AI embedding generator, e.g. the offline <c>MiniLMEmbeddingGenerator</c> of
-    /// RactoGateway.Redis.Embeddings. Keep it the same for a conversation's life: vectors of another model do not compare.</param>
-    /// <param name="logger">Receives indexing skipped on a server without vector sets.</param>
-    /// <exception cref="ArgumentNullException">An argument is null.</exception>
-    /// <exception cref="ArgumentException"><paramref name="memory"/> does not keep evicted messages.</exception>
-    /// <exception cref="InvalidOperationException"><paramref name="memory"/> already has a recall attached.</exception>
-    public ChatMemoryRecall(RedisChatMemory memory, IEmbeddingGenerator<string, Embedding<float>> embeddings, ILogger<ChatMemoryRecall>? logger = null)
+    internal ChatMemoryRecall(RedisChatMemory memory, IEmbeddingGenerator<string, Embedding<float>> embeddings, ILogger? logger)
     {
-        ArgumentNullException.ThrowIfNull(memory);
-        ArgumentNullException.ThrowIfNull(embeddings);
-        if (!memory.Config.Summarize)
-        {
-            throw new ArgumentException("Recall indexes what leaves the window through the rolling summary: set ChatMemoryConfig.Summarize to true.", nameof(memory));
-        }
-
-        _memory = memory;
         _embeddings = embeddings;
         _store = new VectorSetStore(memory.Connections, memory.Config.KeyPrefix);
-        _owners = new OwnerIndex(memory.Connections, memory.Config.KeyPrefix);
-        _logger = (ILogger?)logger ?? NullLogger.Instance;
-        if (Interlocked.CompareExchange(ref memory.RecallSlot, this, null) is not null)
+        _index = new OwnerIndex(memory.Connections, memory.Config.KeyPrefix);
+        _logger = logger ?? NullLogger.Instance;
+    }
+
+    /// <summary>The one rule for a <c>top</c>: from 1 to <see cref="MaxTop"/>.</summary>
+    /// <param name="top">The value given.</param>
+    /// <param name="name">The name it was given under (a parameter, a property, a command-line option).</param>
+    /// <returns>The error, naming <paramref name="name"/>; <see langword="null"/> when <paramref name="top"/> is valid.</returns>
+    public static string? GetTopError(int top, string name) =>
+        top is < 1 or > MaxTop ? $"{name} must be a whole number between 1 and {MaxTop} (was {top})." : null;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> for a <paramref name="top"/> that breaks <see cref="GetTopError"/>.</summary>
+    internal static void ThrowIfTopInvalid(int top, string paramName)
+    {
+        if (GetTopError(top, paramName) is { } error)
         {
-            throw new InvalidOperationException("This memory already has a ChatMemoryRecall.");
+            throw new ArgumentOutOfRangeException(paramName, top, error);
         }
     }
 
@@ -69,7 +70,7 @@ public sealed partial class ChatMemoryRecall
     /// first: messages that have left the window (the window itself is what the model is sent anyway).</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="query">What to look for, in words (it is embedded); not empty.</param>
-    /// <param name="top">How many at most, 1 to 1,000 (default 5).</param>
+    /// <param name="top">How many at most, 1 to <see cref="MaxTop"/> (default 5).</param>
     /// <param name="filter">A vector-set filter over the attributes <c>.pos</c> (position among evicted messages),
     /// <c>.role</c> and <c>.ts</c> (Unix ms, when the message has a timestamp), e.g. <c>.role == "user"</c>.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
@@ -80,18 +81,17 @@ public sealed partial class ChatMemoryRecall
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
         ArgumentException.ThrowIfNullOrWhiteSpace(query);
-        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(top, VectorSetStore.MaxTop);
+        ThrowIfTopInvalid(top, nameof(top));
         await _store.EnsureSupportedAsync(cancellationToken).ConfigureAwait(false);
         var vector = await EmbedAsync(query, cancellationToken).ConfigureAwait(false);
         return await _store.SearchAsync(conversationId, vector, top, filter, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The messages most relevant to <paramref name="query"/> across every conversation of
-    /// <paramref name="owner"/>, best first.</summary>
+    /// <paramref name="owner"/> (<see cref="ChatMemoryOwners.SetOwnerAsync"/>), best first.</summary>
     /// <param name="owner">The owner; not empty.</param>
     /// <param name="query">What to look for; not empty.</param>
-    /// <param name="top">How many at most, 1 to 1,000 (default 5).</param>
+    /// <param name="top">How many at most, 1 to <see cref="MaxTop"/> (default 5).</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <returns>The recalled messages, each with its conversation; empty when the owner has none.</returns>
     /// <exception cref="NotSupportedException">The server has no vector sets.</exception>
@@ -99,10 +99,9 @@ public sealed partial class ChatMemoryRecall
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
         ArgumentException.ThrowIfNullOrWhiteSpace(query);
-        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(top, VectorSetStore.MaxTop);
+        ThrowIfTopInvalid(top, nameof(top));
         await _store.EnsureSupportedAsync(cancellationToken).ConfigureAwait(false);
-        var conversations = await _owners.ListAsync(owner, cancellationToken).ConfigureAwait(false);
+        var conversations = await _index.ListAsync(owner, cancellationToken).ConfigureAwait(false);
         if (conversations.Count == 0)
         {
             return [];
@@ -112,49 +111,9 @@ public sealed partial class ChatMemoryRecall
         return await _store.SearchManyAsync([.. conversations.Select(c => (c.ConversationId, (string?)null))], vector, top, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Records <paramref name="owner"/> as the owner of <paramref name="conversationId"/> and marks it active now
-    /// (title: its first user message). Call it when a conversation starts, and whenever it is used if the owner's list
-    /// should be ordered by activity; idempotent.</summary>
-    /// <param name="conversationId">Opaque id of the conversation.</param>
-    /// <param name="owner">A user or tenant id; not empty.</param>
-    /// <param name="cancellationToken">Stops waiting.</param>
-    /// <returns>A task that completes when the index is written.</returns>
-    /// <exception cref="InvalidOperationException">The conversation belongs to another owner (nothing is changed).</exception>
-    public async Task SetOwnerAsync(string conversationId, string owner, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
-        ArgumentException.ThrowIfNullOrWhiteSpace(owner);
-        var history = await _memory.GetHistoryAsync(conversationId, cancellationToken).ConfigureAwait(false);
-        var title = history.FirstOrDefault(m => m.Role == ChatRoles.User)?.Content;
-        await _owners.TouchAsync(owner, conversationId, title, DateTimeOffset.UtcNow, cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>The conversations of <paramref name="owner"/>, newest activity first, each with its title.</summary>
-    /// <param name="owner">The owner; not empty.</param>
-    /// <param name="cancellationToken">Stops waiting.</param>
-    /// <returns>The conversations; empty for an unknown owner.</returns>
-    public Task<IReadOnlyList<OwnedConversation>> ListConversationsAsync(string owner, CancellationToken cancellationToken = default) =>
-        _owners.ListAsync(owner, cancellationToken);
-
-    /// <summary>
-    /// Erases every conversation of <paramref name="owner"/>: each list (window, summary, pending), vector set and index
-    /// entry, on every node of a cluster (the right to erasure). Idempotent and resumable: run it again after a crash
-    /// and it finishes; a conversation is unlisted only after its keys are gone.
-    /// </summary>
-    /// <param name="owner">The owner; not empty.</param>
-    /// <param name="cancellationToken">Stops before the next conversation; what is erased stays erased.</param>
-    /// <returns>The number of conversations erased.</returns>
-    public Task<int> DeleteOwnerAsync(string owner, CancellationToken cancellationToken = default) =>
-        _owners.DeleteOwnerAsync(owner, async id =>
-        {
-            var database = _memory.Connections.Next().Database;
-            await database.KeyDeleteAsync((RedisKey)_memory.GetKey(id)).ConfigureAwait(false);
-            await _store.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
-        }, cancellationToken);
-
     /// <summary>Embeds and stores a batch of pending messages (the summarizer calls this before its commit), with the
     /// list's remaining expiry, and marks the owner's conversation active.</summary>
-    internal async Task IndexAsync(string conversationId, RedisKey key, PendingBatch batch, CancellationToken cancellationToken)
+    internal async Task IndexAsync(IDatabaseAsync database, string conversationId, RedisKey key, PendingBatch batch, CancellationToken cancellationToken)
     {
         var indexable = Enumerable.Range(0, batch.Messages.Count).Where(i => !string.IsNullOrWhiteSpace(batch.Messages[i].Content)).ToList();
         if (indexable.Count == 0)
@@ -184,23 +143,11 @@ public sealed partial class ChatMemoryRecall
             entries[e] = new RecallEntry(batch.Positions[i], batch.Messages[i], embeddings[e].Vector);
         }
 
-        var database = _memory.Connections.Next().Database;
         var ttl = await database.KeyTimeToLiveAsync(key).ConfigureAwait(false);
         await _store.AddAsync(conversationId, entries, ttl is { } t ? Math.Max(1, (long)t.TotalMilliseconds) : 0, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>After the list is deleted: the vectors, then the owner's index entry.</summary>
-    internal async Task ClearedAsync(string conversationId, Task listDeleted, CancellationToken cancellationToken)
-    {
-        await listDeleted.ConfigureAwait(false);
-        await _store.DeleteAsync(conversationId, cancellationToken).ConfigureAwait(false);
-        if (await _owners.OwnerOfAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } owner)
-        {
-            await _owners.RemoveConversationAsync(owner, conversationId, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>Where integrations log that recall was skipped (the logger given to the constructor).</summary>
+    /// <summary>Where integrations log that recall was skipped (the logger given with <see cref="ChatMemoryFeatures.AddRecall"/>).</summary>
     internal ILogger Logger => _logger;
 
     /// <summary>

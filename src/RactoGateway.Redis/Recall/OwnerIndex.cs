@@ -59,8 +59,9 @@ internal sealed class OwnerIndex
     /// <param name="activity">When the activity happened.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <exception cref="ArgumentException">An id is null, empty or whitespace (before any I/O).</exception>
+    /// <returns>The title the conversation has now; <see langword="null"/> when it has none.</returns>
     /// <exception cref="InvalidOperationException">The conversation belongs to another owner (nothing is changed).</exception>
-    public async Task TouchAsync(string owner, string conversationId, string? title, DateTimeOffset activity, CancellationToken cancellationToken = default)
+    public async Task<string?> TouchAsync(string owner, string conversationId, string? title, DateTimeOffset activity, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
@@ -74,15 +75,17 @@ internal sealed class OwnerIndex
             .ConfigureAwait(false);
         var claim = database.HashSetAsync(metaKey, OwnerField, owner, When.NotExists);
         var named = cut is null ? Task.FromResult(false) : database.HashSetAsync(metaKey, TitleField, cut, When.NotExists);
-        var recorded = database.HashGetAsync(metaKey, OwnerField);
+        var recorded = database.HashGetAsync(metaKey, [OwnerField, TitleField]);
         await Call(Task.WhenAll(claim, named, recorded), cancellationToken).ConfigureAwait(false);
-        if (recorded.Result != owner)
+        if (recorded.Result[0] != owner)
         {
             // Another owner's conversation (or its claim won a race): undo this owner's listing, which it never had.
             await Call(database.SortedSetRemoveAsync(ownerKey, conversationId), cancellationToken).ConfigureAwait(false);
             throw new InvalidOperationException(
                 "The conversation belongs to another owner: a conversation has one owner, recorded the first time it is touched.");
         }
+
+        return recorded.Result[1].IsNull ? null : (string)recorded.Result[1]!;
     }
 
     /// <summary>The owner's conversations, newest activity first (ties by id, descending), with their titles. A
@@ -129,6 +132,13 @@ internal sealed class OwnerIndex
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
         var owner = await Call(_connections.Next().Database.HashGetAsync(_keys.Meta(conversationId), OwnerField), cancellationToken).ConfigureAwait(false);
         return owner.IsNull ? null : (string)owner!;
+    }
+
+    /// <summary>The owner and the title recorded for <paramref name="conversationId"/>, each <see langword="null"/> when unset.</summary>
+    public async Task<(string? Owner, string? Title)> OwnerAndTitleAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        var fields = await Call(_connections.Next().Database.HashGetAsync(_keys.Meta(conversationId), [OwnerField, TitleField]), cancellationToken).ConfigureAwait(false);
+        return (fields[0].IsNull ? null : (string)fields[0]!, fields[1].IsNull ? null : (string)fields[1]!);
     }
 
     /// <summary>
@@ -262,7 +272,8 @@ internal sealed class OwnerIndex
         return builder.ToString(0, keep).TrimEnd() + "…";
     }
 
-    private static async Task<T> Call<T>(Task<T> call, CancellationToken cancellationToken)
+    /// <summary>Waits for <paramref name="call"/> under <paramref name="cancellationToken"/>, failing the documented way.</summary>
+    internal static async Task<T> Call<T>(Task<T> call, CancellationToken cancellationToken)
     {
         try
         {
@@ -274,7 +285,8 @@ internal sealed class OwnerIndex
         }
     }
 
-    private static async Task Call(Task call, CancellationToken cancellationToken)
+    /// <inheritdoc cref="Call{T}"/>
+    internal static async Task Call(Task call, CancellationToken cancellationToken)
     {
         try
         {

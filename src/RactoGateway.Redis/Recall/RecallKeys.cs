@@ -11,7 +11,8 @@ namespace RactoGateway.Redis.Recall;
 /// <list type="bullet">
 /// <item><c>{prefix}#recall:{conversationId}</c>: the conversation's vector set;</item>
 /// <item><c>{prefix}#owner:{owner}</c>: the owner's sorted set (member = conversation id, score = last activity, Unix ms);</item>
-/// <item><c>{prefix}#meta:{conversationId}</c>: the conversation's hash, fields <c>owner</c> and <c>title</c>.</item>
+/// <item><c>{prefix}#meta:{conversationId}</c>: the conversation's hash, fields <c>owner</c> and <c>title</c>;</item>
+/// <item><c>{prefix}#lease:{conversationId}</c>: which summarizer works on the conversation now (a string with an expiry).</item>
 /// </list>
 /// No hash tags: the keys of one owner are spread over the slots of a cluster, and every command touches one key.
 /// </summary>
@@ -20,6 +21,7 @@ internal sealed class RecallKeys
     private readonly string _recall;
     private readonly string _owner;
     private readonly string _meta;
+    private readonly string _lease;
 
     /// <summary>Keys under <paramref name="keyPrefix"/> (a <see cref="ChatMemoryConfig.KeyPrefix"/>, not empty).</summary>
     public RecallKeys(string keyPrefix)
@@ -29,6 +31,7 @@ internal sealed class RecallKeys
         _recall = keyPrefix + "#recall:";
         _owner = keyPrefix + "#owner:";
         _meta = keyPrefix + "#meta:";
+        _lease = keyPrefix + "#lease:";
     }
 
     /// <summary>The key prefix.</summary>
@@ -46,4 +49,7 @@ internal sealed class RecallKeys
 
     /// <summary>The owner and title of <paramref name="conversationId"/>.</summary>
     public RedisKey Meta(string conversationId) => new(_meta + conversationId);
+
+    /// <summary>The summarizers' lease on <paramref name="conversationId"/>.</summary>
+    public RedisKey Lease(string conversationId) => new(_lease + conversationId);
 }

@@ -35,9 +35,6 @@ internal sealed class VectorSetStore
     /// <summary>What a server needs for recall; every <see cref="NotSupportedException"/> of this class says it.</summary>
     public const string Requirement = "Redis 8 or later, or Garnet started with --enable-vector-set-preview";
 
-    /// <summary>The largest <c>top</c> a search accepts.</summary>
-    public const int MaxTop = 1000;
-
     /// <summary>
     /// The search exploration factor sent with every <c>VSIM</c> (<c>EF</c>; at least <c>top</c>). Measured
     /// (RecallQualityTests with CHATMEM_RECALL_EXPERIMENT=1: 50 facts among 4,000 MiniLM-embedded chat messages on
@@ -190,7 +187,7 @@ internal sealed class VectorSetStore
     /// </summary>
     /// <param name="conversationId">The conversation; not empty or whitespace.</param>
     /// <param name="query">The query's embedding (same length as the stored vectors), finite and not all zero.</param>
-    /// <param name="top">How many to return at most, 1 to <see cref="MaxTop"/>.</param>
+    /// <param name="top">How many to return at most, 1 to <see cref="ChatMemoryRecall.MaxTop"/>.</param>
     /// <param name="filter">A vector-set filter over the attributes, e.g. <c>.pos &lt; 120</c> or <c>.role == "user"</c>;
     /// <see langword="null"/> for none (not empty).</param>
     /// <param name="cancellationToken">Stops waiting.</param>
@@ -201,8 +198,7 @@ internal sealed class VectorSetStore
         string conversationId, ReadOnlyMemory<float> query, int top, string? filter, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
-        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(top, MaxTop);
+        ChatMemoryRecall.ThrowIfTopInvalid(top, nameof(top));
         if (filter is not null && string.IsNullOrWhiteSpace(filter))
         {
             throw new ArgumentException("The filter must be null (none) or an expression, not empty.", nameof(filter));
@@ -271,7 +267,7 @@ internal sealed class VectorSetStore
     /// <param name="targets">The conversations, each with its own filter (<see langword="null"/> for none): e.g. the
     /// current conversation's window excluded, the others whole. Not empty; no id twice.</param>
     /// <param name="query">The query's embedding.</param>
-    /// <param name="top">How many to return at most, 1 to <see cref="MaxTop"/>.</param>
+    /// <param name="top">How many to return at most, 1 to <see cref="ChatMemoryRecall.MaxTop"/>.</param>
     /// <param name="cancellationToken">Stops waiting.</param>
     /// <exception cref="ArgumentException">An argument breaks a rule of <see cref="SearchAsync"/> or above.</exception>
     /// <exception cref="NotSupportedException">The server has no vector sets.</exception>
@@ -298,8 +294,7 @@ internal sealed class VectorSetStore
             }
         }
 
-        ArgumentOutOfRangeException.ThrowIfLessThan(top, 1);
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(top, MaxTop);
+        ChatMemoryRecall.ThrowIfTopInvalid(top, nameof(top));
         _ = Fp32Blob(query.Span, "The query", nameof(query));
         var found = new List<RecalledMessage>();
         for (var start = 0; start < targets.Count; start += Batch)

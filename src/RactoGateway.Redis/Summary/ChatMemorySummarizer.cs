@@ -20,10 +20,17 @@ namespace RactoGateway.Redis;
 /// <para>Exactly once: each summarization reads the summary and a batch of pending messages, asks the model, and commits
 /// only if nobody changed the summary in between (one script, compare-and-set); a loser throws its text away and reads
 /// again. Any number of summarizers, in any number of processes, can run on the same conversations.</para>
-/// <para>Off the hot path: appends only note the conversation for <see cref="RunAsync"/> (the hosted service runs it),
-/// unless <see cref="ChatMemorySummarizerOptions.Inline"/>. Pending messages live in Redis, so the work of a process
-/// that dies is done by the next one that sees the conversation (an append, or a sweep).</para>
-/// <para>One summarizer per memory: it attaches to the memory's appends when constructed.</para>
+/// <para>One at a time per conversation: a summarizer takes a short lease on the conversation (renewed while it works)
+/// before reading, and one that finds it taken waits for it, then reads what is left (usually nothing). So racing
+/// replicas embed and summarize each message once; the compare-and-set stays the guarantee should a lease expire.</para>
+/// <para>Off the hot path: composed into the memory (<see cref="ChatMemoryFeatures.AddSummarizer(IChatClient, ChatMemorySummarizerOptions?, ILogger{ChatMemorySummarizer}?)"/>),
+/// it is told of every append that leaves pending messages and notes the conversation for <see cref="RunAsync"/> (the
+/// hosted service runs it), unless <see cref="ChatMemorySummarizerOptions.Inline"/>. A summarizer constructed directly
+/// over a memory is told of nothing: it works when called (<see cref="SummarizePendingAsync"/>, <see cref="SweepAsync"/>,
+/// and <see cref="RunAsync"/>'s sweeps). Pending messages live in Redis, so the work of a process that dies is done by
+/// the next one that sees the conversation (an append, or a sweep).</para>
+/// <para>With a <see cref="ChatMemoryRecall"/> composed into the memory, each batch is indexed before it is folded in;
+/// with <see cref="ChatMemoryOwners"/>, an owned conversation without a title takes it before its first messages go.</para>
 /// </remarks>
 public sealed partial class ChatMemorySummarizer
 {
@@ -39,16 +46,17 @@ public sealed partial class ChatMemorySummarizer
     private readonly ILogger _logger;
     private readonly Channel<(string ConversationId, long QueuedAt)> _queue = Channel.CreateUnbounded<(string, long)>();
     private readonly ConcurrentDictionary<string, byte> _queued = new(StringComparer.Ordinal);
+    private readonly SummaryLease _lease;
+    private int _leaseRefusedLogged;
 
 #pragma warning disable RS0026 // The constructors differ in their second, required parameter's type: never ambiguous.
     /// <summary>Summarizes with <paramref name="summaryClient"/> and <see cref="ChatMemorySummarizerOptions.Prompt"/>.</summary>
-    /// <param name="memory">A memory with <see cref="ChatMemoryConfig.Summarize"/> on, and no summarizer yet.</param>
+    /// <param name="memory">A memory with <see cref="ChatMemoryConfig.Summarize"/> on.</param>
     /// <param name="summaryClient">The model that writes summaries (any M.E.AI chat client).</param>
     /// <param name="options">Settings; <see langword="null"/> for the defaults.</param>
     /// <param name="logger">Receives failures and dropped messages.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="memory"/> does not summarize, or <paramref name="options"/> is invalid.</exception>
-    /// <exception cref="InvalidOperationException"><paramref name="memory"/> already has a summarizer.</exception>
     public ChatMemorySummarizer(RedisChatMemory memory, IChatClient summaryClient, ChatMemorySummarizerOptions? options = null, ILogger<ChatMemorySummarizer>? logger = null)
         : this(memory, Validated(options), logger, summaryClient ?? throw new ArgumentNullException(nameof(summaryClient)), null)
     {
@@ -56,13 +64,12 @@ public sealed partial class ChatMemorySummarizer
 
     /// <summary>Summarizes with <paramref name="reducer"/> (e.g. <c>SummarizingChatReducer</c>, which keeps its own prompt
     /// and client): everything it returns becomes the summary's text.</summary>
-    /// <param name="memory">A memory with <see cref="ChatMemoryConfig.Summarize"/> on, and no summarizer yet.</param>
+    /// <param name="memory">A memory with <see cref="ChatMemoryConfig.Summarize"/> on.</param>
     /// <param name="reducer">The reducer; given the summary so far (as an assistant message) and the pending messages.</param>
     /// <param name="options">Settings (<see cref="ChatMemorySummarizerOptions.Prompt"/> and MaxSummaryTokens are the reducer's own business).</param>
     /// <param name="logger">Receives failures and dropped messages.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="memory"/> does not summarize, or <paramref name="options"/> is invalid.</exception>
-    /// <exception cref="InvalidOperationException"><paramref name="memory"/> already has a summarizer.</exception>
     public ChatMemorySummarizer(RedisChatMemory memory, IChatReducer reducer, ChatMemorySummarizerOptions? options = null, ILogger<ChatMemorySummarizer>? logger = null)
         : this(memory, Validated(options), logger, null, reducer ?? throw new ArgumentNullException(nameof(reducer)))
     {
@@ -84,13 +91,13 @@ public sealed partial class ChatMemorySummarizer
         _options = options;
         _logger = logger ?? NullLogger.Instance;
         _script = new SummaryScript(config);
+        _lease = new SummaryLease(config.KeyPrefix);
         _write = client is not null ? SummaryText.FromClient(client, options) : SummaryText.FromReducer(reducer!);
-        Func<string, CancellationToken, ValueTask> observer = options.Inline ? SummarizeInlineAsync : Enqueue;
-        if (Interlocked.CompareExchange(ref memory.PendingObserverSlot, observer, null) is not null)
-        {
-            throw new InvalidOperationException("This memory already has a ChatMemorySummarizer.");
-        }
     }
+
+    /// <summary>The summarizer a memory composes (<see cref="ChatMemoryFeatures"/>): options validated already.</summary>
+    internal static ChatMemorySummarizer Compose(RedisChatMemory memory, ChatMemorySummarizerOptions options, ILogger? logger, IChatClient? client, IChatReducer? reducer) =>
+        new(memory, options, logger, client, reducer);
 
     /// <summary>Folds every pending message of <paramref name="conversationId"/> into its summary, a batch of at most
     /// <see cref="ChatMemorySummarizerOptions.MaxMessagesPerCall"/> per model call, until none is left (or other
@@ -103,6 +110,7 @@ public sealed partial class ChatMemorySummarizer
     {
         var key = (RedisKey)_memory.GetKey(conversationId);
         var database = _memory.Connections.Next().Database;
+        await using var lease = await TakeLeaseAsync(database, conversationId, cancellationToken).ConfigureAwait(false);
         var folded = 0;
         for (var lost = 0; lost < MaxLostRaces;)
         {
@@ -118,9 +126,14 @@ public sealed partial class ChatMemorySummarizer
             try
             {
                 // Recall first: a batch is committed only once it is indexed, and indexing is idempotent by position.
-                if (_memory.RecallSlot is { } recall)
+                if (_memory.Recall is { } recall)
                 {
-                    await recall.IndexAsync(conversationId, key, batch, cancellationToken).ConfigureAwait(false);
+                    await recall.IndexAsync(database, conversationId, key, batch, cancellationToken).ConfigureAwait(false);
+                }
+
+                if (_memory.Owners is { } owners)
+                {
+                    await owners.BeforeFoldAsync(conversationId, batch.Messages, cancellationToken).ConfigureAwait(false);
                 }
 
                 var text = batch.Messages.Count == 0 ? batch.Summary : await _write(batch.Summary, batch.Messages, cancellationToken).ConfigureAwait(false);
@@ -153,6 +166,33 @@ public sealed partial class ChatMemorySummarizer
         }
 
         return folded;
+    }
+
+    // Waits while another summarizer holds the conversation: it folds what is pending, so what is left to read after it
+    // is usually nothing. A holder that died frees it within SummaryLease.Duration.
+    private async Task<SummaryLease.Held> TakeLeaseAsync(IDatabaseAsync database, string conversationId, CancellationToken cancellationToken)
+    {
+        var wait = TimeSpan.FromMilliseconds(20);
+        for (var first = true; ; first = false)
+        {
+            if (await _lease.TryTakeAsync(database, conversationId).ConfigureAwait(false) is { } held)
+            {
+                if (_lease.Refused && Interlocked.Exchange(ref _leaseRefusedLogged, 1) == 0)
+                {
+                    LeaseRefused(_logger);
+                }
+
+                return held;
+            }
+
+            if (first)
+            {
+                LeaseBusy(_logger);
+            }
+
+            await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+            wait = TimeSpan.FromMilliseconds(Math.Min(wait.TotalMilliseconds * 2, 500));
+        }
     }
 
     /// <summary>Runs until <paramref name="cancellationToken"/> is cancelled: summarizes each conversation an append of
@@ -224,12 +264,16 @@ public sealed partial class ChatMemorySummarizer
 
     private ValueTask Enqueue(string conversationId, CancellationToken cancellationToken)
     {
+        Queue(conversationId);
+        return ValueTask.CompletedTask;
+    }
+
+    private void Queue(string conversationId)
+    {
         if (_queued.TryAdd(conversationId, 0))
         {
             _queue.Writer.TryWrite((conversationId, Environment.TickCount64));
         }
-
-        return ValueTask.CompletedTask;
     }
 
     private async Task WorkAsync(CancellationToken cancellationToken)
@@ -255,8 +299,24 @@ public sealed partial class ChatMemorySummarizer
         }
     }
 
-    private async ValueTask SummarizeInlineAsync(string conversationId, CancellationToken cancellationToken) =>
-        await SummarizeLoggedAsync(conversationId, cancellationToken).ConfigureAwait(false);
+    /// <summary>Told by the memory that an append left <paramref name="conversationId"/> with pending messages: inline,
+    /// summarizes before returning; otherwise queues it for <see cref="RunAsync"/>.</summary>
+    internal ValueTask OnPendingAsync(string conversationId, CancellationToken cancellationToken) =>
+        _options.Inline ? new ValueTask(SummarizeLoggedAsync(conversationId, cancellationToken)) : Enqueue(conversationId, cancellationToken);
+
+    /// <summary>The same, for a synchronous append, which never waits for a model: inline, the summarization starts in
+    /// the background (its failure is logged like any other) and the append returns.</summary>
+    internal void OnPending(string conversationId)
+    {
+        if (_options.Inline)
+        {
+            _ = Task.Run(() => SummarizeLoggedAsync(conversationId, CancellationToken.None));
+        }
+        else
+        {
+            Queue(conversationId);
+        }
+    }
 
     private async Task SummarizeLoggedAsync(string conversationId, CancellationToken cancellationToken)
     {
@@ -291,4 +351,10 @@ public sealed partial class ChatMemorySummarizer
 
     [LoggerMessage(11, LogLevel.Warning, "A sweep for pending messages failed; it runs again at the next interval", EventName = "SummarySweepFailed")]
     private static partial void SweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(12, LogLevel.Debug, "Another summarizer works on the conversation; waiting for its lease", EventName = "SummaryLeaseBusy")]
+    private static partial void LeaseBusy(ILogger logger);
+
+    [LoggerMessage(13, LogLevel.Information, "The server refused the summarizers' lease (an ACL user limited to conversation keys): summarizers may race for the same messages, which still fold in exactly once", EventName = "SummaryLeaseRefused")]
+    private static partial void LeaseRefused(ILogger logger);
 }

@@ -22,9 +22,10 @@ public sealed class ChatMemorySummarizerOptions
     /// further calls.</summary>
     public int MaxMessagesPerCall { get; set; } = 100;
 
-    /// <summary>Summarize inside the append that evicted the messages, before it returns (default
+    /// <summary>Summarize inside the async append that evicted the messages, before it returns (default
     /// <see langword="false"/>: in the background). The append then waits for the model; a failure is logged and
-    /// counted, never thrown, and the messages stay pending.</summary>
+    /// counted, never thrown, and the messages stay pending. A synchronous append never waits for a model: it starts
+    /// the summarization in the background and returns.</summary>
     public bool Inline { get; set; }
 
     /// <summary>How long the background loop lets a conversation's evictions gather before it summarizes them (default
