@@ -51,12 +51,12 @@ public sealed partial class RedisChatMemory
 
     /// <inheritdoc cref="CountAsync(string, CancellationToken)"/>
     public long Count(string conversationId) =>
-        Run("count", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.ListLength(s.Item2));
+        Execute<CountCommand, long>("count", conversationId, new(KeyFor(conversationId)));
 
     /// <inheritdoc cref="ClearAsync(string, CancellationToken)"/>
     public void Clear(string conversationId)
     {
-        Run("clear", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
+        Execute<ClearCommand, bool>("clear", conversationId, new(KeyFor(conversationId)));
         RecallSlot?.ClearedAsync(conversationId, Task.CompletedTask, CancellationToken.None).GetAwaiter().GetResult();
     }
 }
