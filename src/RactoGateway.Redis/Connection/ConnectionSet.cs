@@ -11,8 +11,9 @@ namespace RactoGateway.Redis.Connection;
 /// </summary>
 /// <remarks>
 /// <para>Constructing one does no I/O: the connections are opened on the first call that needs them, once, however many
-/// calls come at the same time (they wait on one gate, and all but the first find the work done). A failed attempt is
-/// not remembered: the next call tries again. Disposing while a connection is being opened closes it as soon as it is.</para>
+/// calls come at the same time (they all wait for the one open under way, and get its failure if it fails). A failed
+/// open is not remembered: the next call opens again. Disposing while a connection is being opened closes it as soon
+/// as it is.</para>
 /// <para>An asynchronous call opens them with <see cref="ConnectionMultiplexer.ConnectAsync(ConfigurationOptions, TextWriter?)"/>;
 /// a synchronous one with <see cref="ConnectionMultiplexer.Connect(ConfigurationOptions, TextWriter?)"/>, StackExchange.Redis's
 /// own synchronous connect, so a sync caller never waits on a task of ours. (A factory is asynchronous: a sync caller
@@ -29,8 +30,8 @@ internal sealed partial class ConnectionSet : IDisposable, IAsyncDisposable
     private readonly bool _pipelined;
     private readonly ILogger _logger;
     private readonly string _endpoints;
-    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Lock _publish = new();
+    private TaskCompletionSource<ChatConnection[]>? _opening;
     private volatile ChatConnection[]? _connections;
     private ConnectionEventLog[] _events = [];
     private bool _disposed;
@@ -58,12 +59,19 @@ internal sealed partial class ConnectionSet : IDisposable, IAsyncDisposable
     public IReadOnlyList<IConnectionMultiplexer> Multiplexers => Array.ConvertAll(_connections ?? OpenAll(), c => c.Multiplexer);
 
     /// <summary>Will open <paramref name="count"/> multiplexers with <paramref name="options"/> on first use (a copy of
-    /// the options each, with the memory's reply buffers unless the options name a pool); no I/O here.</summary>
+    /// the options each, with the memory's reply buffers unless the options name a pool, and AbortOnConnectFail); no
+    /// I/O here.</summary>
     public static ConnectionSet Connect(ConfigurationOptions options, int count, bool pipelined, ILogger? logger)
     {
         // A copy: the caller's options are theirs, and may change after this returns.
         options = options.Clone();
         options.ResponseBufferPool ??= ChatMemoryReplyBufferPool.Instance;
+
+        // A server that cannot be reached fails the open, and so the call that needed it, with StackExchange.Redis's
+        // RedisConnectionException at once, instead of leaving a multiplexer that holds every command in its backlog
+        // until the command times out; the next call opens again. (AbortOnConnectFail only concerns the first connect:
+        // once open, a multiplexer reconnects on its own.)
+        options.AbortOnConnectFail = true;
         return new ConnectionSet(
             count,
             owned: true,
@@ -99,8 +107,7 @@ internal sealed partial class ConnectionSet : IDisposable, IAsyncDisposable
     }
 
     /// <summary>The connection for the next call (round robin); opens the connections first if this is the first call.</summary>
-    public ValueTask<ChatConnection> NextAsync() =>
-        _connections is { } connections ? new(Pick(connections)) : OpenThenPickAsync();
+    public async ValueTask<ChatConnection> NextAsync() => Pick(_connections ?? await OpenAllAsync().ConfigureAwait(false));
 
     /// <summary>Runs <paramref name="command"/> on the next connection (see <see cref="ChatConnection.RunAsync"/>),
     /// opening the connections first if this is the first call.</summary>
@@ -140,90 +147,102 @@ internal sealed partial class ConnectionSet : IDisposable, IAsyncDisposable
 
     private async ValueTask<T> OpenThenRunAsync<TCommand, T>(TCommand command)
         where TCommand : struct, IChatCommand<T> =>
-        await (await OpenThenPickAsync().ConfigureAwait(false)).RunAsync<TCommand, T>(command).ConfigureAwait(false);
+        await Pick(await OpenAllAsync().ConfigureAwait(false)).RunAsync<TCommand, T>(command).ConfigureAwait(false);
 
-    private async ValueTask<ChatConnection> OpenThenPickAsync()
+    private async Task<ChatConnection[]> OpenAllAsync()
     {
-        await _gate.WaitAsync().ConfigureAwait(false);
-        try
+        var (opening, mine) = Join();
+        if (mine is not null)
         {
-            if (_connections is { } done)
-            {
-                return Pick(done);
-            }
-
             var opened = new IConnectionMultiplexer[_count];
             try
             {
                 for (var i = 0; i < opened.Length; i++)
                 {
-                    ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
                     opened[i] = await _openAsync!(i).ConfigureAwait(false);
                 }
-            }
-            catch
-            {
-                Close(opened);
-                throw;
-            }
 
-            return Pick(Publish(opened));
+                Finish(mine, opened, null);
+            }
+#pragma warning disable CA1031 // Not swallowed: every caller waiting for this open gets it from the task.
+            catch (Exception error)
+#pragma warning restore CA1031
+            {
+                Finish(mine, opened, error);
+            }
         }
-        finally
-        {
-            _gate.Release();
-        }
+
+        return await opening.ConfigureAwait(false);
     }
 
+    // Synchronous: StackExchange.Redis's own synchronous connect when this call opens; when an asynchronous open is
+    // already under way, a wait for it (its steps never need this thread, so the wait cannot deadlock).
     private ChatConnection[] OpenAll()
     {
-        _gate.Wait();
-        try
+        var (opening, mine) = Join();
+        if (mine is not null)
         {
-            if (_connections is { } done)
-            {
-                return done;
-            }
-
             var opened = new IConnectionMultiplexer[_count];
             try
             {
                 for (var i = 0; i < opened.Length; i++)
                 {
-                    ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
                     opened[i] = _open!(i);
                 }
+
+                Finish(mine, opened, null);
             }
-            catch
+#pragma warning disable CA1031 // Not swallowed: every caller waiting for this open gets it from the task.
+            catch (Exception error)
+#pragma warning restore CA1031
             {
-                Close(opened);
-                throw;
+                Finish(mine, opened, error);
+            }
+        }
+
+        return opening.GetAwaiter().GetResult();
+    }
+
+    /// <summary>The open under way, or a new one that this caller must carry out (<c>mine</c>).</summary>
+    private (Task<ChatConnection[]> Opening, TaskCompletionSource<ChatConnection[]>? Mine) Join()
+    {
+        lock (_publish)
+        {
+            if (_connections is { } done)
+            {
+                return (Task.FromResult(done), null);
             }
 
-            return Publish(opened);
-        }
-        finally
-        {
-            _gate.Release();
+            ObjectDisposedException.ThrowIf(_disposed, nameof(RedisChatMemory));
+            if (_opening is { } opening)
+            {
+                return (opening.Task, null);
+            }
+
+            _opening = new TaskCompletionSource<ChatConnection[]>(TaskCreationOptions.RunContinuationsAsynchronously);
+            return (_opening.Task, _opening);
         }
     }
 
-    /// <summary>Makes the opened multiplexers the set's, unless it was disposed meanwhile: then they are closed.</summary>
-    private ChatConnection[] Publish(IConnectionMultiplexer[] opened)
+    /// <summary>Ends an open: the connections become the set's, unless it failed (the next call opens again) or the set
+    /// was disposed meanwhile (what was opened is closed).</summary>
+    private void Finish(TaskCompletionSource<ChatConnection[]> opening, IConnectionMultiplexer?[] opened, Exception? error)
     {
-        var connections = Array.ConvertAll(opened, m => new ChatConnection(m, _pipelined));
         lock (_publish)
         {
-            if (!_disposed)
+            _opening = null;
+            if (error is null && !_disposed)
             {
-                _events = Array.ConvertAll(opened, m => new ConnectionEventLog(m, _logger));
+                var connections = Array.ConvertAll(opened, m => new ChatConnection(m!, _pipelined));
+                _events = Array.ConvertAll(opened, m => new ConnectionEventLog(m!, _logger));
                 _connections = connections;
-                return connections;
+                opening.SetResult(connections);
+                return;
             }
         }
 
         Close(opened);
-        throw new ObjectDisposedException(nameof(RedisChatMemory));
+        opening.SetException(error ?? new ObjectDisposedException(nameof(RedisChatMemory)));
     }
 
     private static void Close(IConnectionMultiplexer?[] opened)
