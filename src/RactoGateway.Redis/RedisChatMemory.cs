@@ -47,7 +47,9 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <summary>A memory that connects with <paramref name="options"/> (your own timeouts, TLS, retry settings) on its
     /// first call, and owns that connection (or the <see cref="ChatMemoryConfig.Connections"/> connections, each with a
     /// copy of the options) until disposed.</summary>
-    /// <param name="options">StackExchange.Redis options; copied here, so later changes to them do not apply.</param>
+    /// <param name="options">StackExchange.Redis options; copied here, so later changes to them do not apply. Each open
+    /// makes one attempt that fails at once when no server answers (<see cref="ConfigurationOptions.AbortOnConnectFail"/>,
+    /// <see cref="ConfigurationOptions.ConnectRetry"/> 1 on the copy): the memory's next call opens again.</param>
     /// <param name="config">Window, expiry and key settings; <see langword="null"/> for ractogateway's defaults.</param>
     /// <param name="logger">Receives warnings about skipped corrupt elements and lost connections.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>

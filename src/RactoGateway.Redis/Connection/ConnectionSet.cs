@@ -59,8 +59,8 @@ internal sealed partial class ConnectionSet : IDisposable, IAsyncDisposable
     public IReadOnlyList<IConnectionMultiplexer> Multiplexers => Array.ConvertAll(_connections ?? OpenAll(), c => c.Multiplexer);
 
     /// <summary>Will open <paramref name="count"/> multiplexers with <paramref name="options"/> on first use (a copy of
-    /// the options each, with the memory's reply buffers unless the options name a pool, and AbortOnConnectFail); no
-    /// I/O here.</summary>
+    /// the options each, with the memory's reply buffers unless the options name a pool, AbortOnConnectFail and one
+    /// connect attempt); no I/O here.</summary>
     public static ConnectionSet Connect(ConfigurationOptions options, int count, bool pipelined, ILogger? logger)
     {
         // A copy: the caller's options are theirs, and may change after this returns.
@@ -70,8 +70,10 @@ internal sealed partial class ConnectionSet : IDisposable, IAsyncDisposable
         // A server that cannot be reached fails the open, and so the call that needed it, with StackExchange.Redis's
         // RedisConnectionException at once, instead of leaving a multiplexer that holds every command in its backlog
         // until the command times out; the next call opens again. (AbortOnConnectFail only concerns the first connect:
-        // once open, a multiplexer reconnects on its own.)
+        // once open, a multiplexer reconnects on its own.) One attempt per open: the memory's next call is the retry, and
+        // StackExchange.Redis's own retries would only multiply how long the call that opens waits.
         options.AbortOnConnectFail = true;
+        options.ConnectRetry = 1;
         return new ConnectionSet(
             count,
             owned: true,
