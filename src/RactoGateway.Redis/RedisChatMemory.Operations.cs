@@ -86,41 +86,13 @@ public sealed partial class RedisChatMemory
         where TCommand : struct, IChatCommand<T> =>
         ChatMemoryInstruments.Run(operation, _config.KeyPrefix, TracedId(conversationId), (_connections, command), static s => s.Item1.Run<TCommand, T>(s.Item2), appended);
 
-    /// <summary><c>LLEN key</c>: the plain call on either transport.</summary>
-    private readonly struct CountCommand(RedisKey key) : IChatCommand<long>
-    {
-        public RedisKey Key => key;
+    /// <summary><c>LLEN key</c>.</summary>
+    private static PlainCommand<long> CountCommand(RedisKey key) =>
+        new(key, static (database, k) => database.ListLengthAsync(k), static (database, k) => database.ListLength(k));
 
-        public ReplicaWait Replicas => ReplicaWait.None;
-
-        public bool Pooled => false;
-
-        public PooledRequest Render(bool byText) => throw new NotSupportedException();
-
-        public long Read(RespResult reply) => throw new NotSupportedException();
-
-        public Task<long> SendAsync(IDatabaseAsync database) => database.ListLengthAsync(key);
-
-        public long Send(IDatabase database) => database.ListLength(key);
-    }
-
-    /// <summary><c>DEL key</c>: the plain call on either transport.</summary>
-    private readonly struct ClearCommand(RedisKey key) : IChatCommand<bool>
-    {
-        public RedisKey Key => key;
-
-        public ReplicaWait Replicas => ReplicaWait.None;
-
-        public bool Pooled => false;
-
-        public PooledRequest Render(bool byText) => throw new NotSupportedException();
-
-        public bool Read(RespResult reply) => throw new NotSupportedException();
-
-        public Task<bool> SendAsync(IDatabaseAsync database) => database.KeyDeleteAsync(key);
-
-        public bool Send(IDatabase database) => database.KeyDelete(key);
-    }
+    /// <summary><c>DEL key</c>.</summary>
+    private static PlainCommand<bool> ClearCommand(RedisKey key) =>
+        new(key, static (database, k) => database.KeyDeleteAsync(k), static (database, k) => database.KeyDelete(k));
 
     private string? TracedId(string conversationId) => _config.IncludeConversationIdInTelemetry ? conversationId : null;
 

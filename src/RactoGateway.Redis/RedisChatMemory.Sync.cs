@@ -1,7 +1,9 @@
 namespace RactoGateway.Redis;
 
 // The synchronous twins of the core operations on ChatMemoryMessage (append, append many, append a turn, history,
-// count, clear). They run the same validation, script and telemetry as the async methods. The Microsoft.Extensions.AI
+// count, clear): the same validation and the same command as the async method, run by the synchronous executor
+// (Execute, beside ExecuteAsync in RedisChatMemory.Operations.cs). On a memory whose connections are not open yet, the
+// first one opens them with StackExchange.Redis's synchronous connect (ConnectionSet). The Microsoft.Extensions.AI
 // helpers and the IChatMemory seam are async only.
 public sealed partial class RedisChatMemory
 {
@@ -51,12 +53,12 @@ public sealed partial class RedisChatMemory
 
     /// <inheritdoc cref="CountAsync(string, CancellationToken)"/>
     public long Count(string conversationId) =>
-        Execute<CountCommand, long>("count", conversationId, new(KeyFor(conversationId)));
+        Execute<PlainCommand<long>, long>("count", conversationId, CountCommand(KeyFor(conversationId)));
 
     /// <inheritdoc cref="ClearAsync(string, CancellationToken)"/>
     public void Clear(string conversationId)
     {
-        Execute<ClearCommand, bool>("clear", conversationId, new(KeyFor(conversationId)));
+        Execute<PlainCommand<bool>, bool>("clear", conversationId, ClearCommand(KeyFor(conversationId)));
         RecallSlot?.ClearedAsync(conversationId, Task.CompletedTask, CancellationToken.None).GetAwaiter().GetResult();
     }
 }

@@ -220,7 +220,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The length of the conversation's list.</returns>
     public Task<long> CountAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        ExecuteAsync<CountCommand, long>("count", conversationId, new(KeyFor(conversationId)), cancellationToken).AsTask();
+        ExecuteAsync<PlainCommand<long>, long>("count", conversationId, CountCommand(KeyFor(conversationId)), cancellationToken).AsTask();
 
     /// <summary>Deletes the conversation (and, with a <see cref="ChatMemoryRecall"/> attached, its recall vectors and its
     /// entry in its owner's index, each after the list). Clearing a conversation that does not exist does nothing.</summary>
@@ -229,7 +229,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <returns>A task that completes when Redis has deleted the key.</returns>
     public Task ClearAsync(string conversationId, CancellationToken cancellationToken = default)
     {
-        var cleared = ExecuteAsync<ClearCommand, bool>("clear", conversationId, new(KeyFor(conversationId)), cancellationToken).AsTask();
+        var cleared = ExecuteAsync<PlainCommand<bool>, bool>("clear", conversationId, ClearCommand(KeyFor(conversationId)), cancellationToken).AsTask();
         return RecallSlot is { } recall ? recall.ClearedAsync(conversationId, cleared, cancellationToken) : cleared;
     }
 

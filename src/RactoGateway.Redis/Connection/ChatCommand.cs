@@ -37,6 +37,25 @@ internal interface IChatCommand<T>
     T Send(IDatabase database);
 }
 
+/// <summary>A command with no pooled form: StackExchange.Redis's own call on <see cref="Key"/>, on either transport
+/// (static lambdas, so building one allocates nothing).</summary>
+internal readonly struct PlainCommand<T>(RedisKey key, Func<IDatabaseAsync, RedisKey, Task<T>> sendAsync, Func<IDatabase, RedisKey, T> send) : IChatCommand<T>
+{
+    public RedisKey Key => key;
+
+    public ReplicaWait Replicas => ReplicaWait.None;
+
+    public bool Pooled => false;
+
+    public PooledRequest Render(bool byText) => throw new NotSupportedException();
+
+    public T Read(RespResult reply) => throw new NotSupportedException();
+
+    public Task<T> SendAsync(IDatabaseAsync database) => sendAsync(database, key);
+
+    public T Send(IDatabase database) => send(database, key);
+}
+
 /// <summary>How many replicas must acknowledge a write, and for how long WAIT waits for them.</summary>
 internal readonly record struct ReplicaWait(int Replicas, long TimeoutMilliseconds)
 {
