@@ -1,3 +1,5 @@
+using RactoGateway.Redis.Connection;
+
 namespace RactoGateway.Redis;
 
 // The synchronous twins of the core operations on ChatMemoryMessage (append, append many, append a turn, history,
