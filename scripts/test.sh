@@ -90,6 +90,14 @@ dotnet test "$target" -c Release --no-build -nologo \
   "${filter[@]}" \
   --blame-hang-timeout 5m \
   --logger "trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=$?
+if ((!fast)); then
+  # The core behaviour again on the plain transport (StackExchange.Redis's own calls instead of the pooled,
+  # auto-pipelined path; TestBed reads the variable): a few classes, not the whole suite twice.
+  CHATMEM_TEST_TRANSPORT=plain dotnet test tests/RactoGateway.Redis.Tests -c Release --no-build -nologo \
+    --filter "FullyQualifiedName~.AppendAndReadTests|FullyQualifiedName~.WindowTests|FullyQualifiedName~.CorruptElementTests|FullyQualifiedName~.ConcurrencyTests" \
+    --blame-hang-timeout 5m \
+    --logger "trx;LogFileName=plain-transport.trx" --logger "console;verbosity=minimal" --results-directory "$results" || status=$?
+fi
 stop_servers
 
 passed=0 failed=0 skipped=0

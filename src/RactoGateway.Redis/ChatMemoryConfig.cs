@@ -85,6 +85,10 @@ public sealed class ChatMemoryConfig
     /// </summary>
     public int Connections { get; set; } = 1;
 
+    /// <summary>Sends every call with StackExchange.Redis's plain calls instead of the pooled, auto-pipelined transport
+    /// (which a cluster never uses anyway). Internal: the tests run the core behaviour on both transports with it.</summary>
+    internal bool PlainTransport { get; set; }
+
     /// <summary>
     /// Keep what leaves the window for a rolling summary (default <see langword="false"/>: what leaves the window is gone,
     /// as in ractogateway). When on, messages the window evicts stay in the conversation's list as pending, after one

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using RactoGateway.Redis.Connection;
 using RactoGateway.Redis.Diagnostics;
 using RactoGateway.Redis.Scripts;
 using StackExchange.Redis;
@@ -11,14 +12,13 @@ public sealed partial class RedisChatMemory
 {
     private Task AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken)
     {
-        var appended = ChatMemoryInstruments.RunAsync(
-            "append", _config.KeyPrefix, TracedId(conversationId), (_append, _connections.Next(), key, batch), static s => s.Item1.AppendAsync(s.Item2, s.Item3, s.Item4), cancellationToken, batch.Length).AsTask();
+        var appended = ExecuteAsync<AppendScript.AppendCommand, AppendOutcome>("append", conversationId, _append.Command(key, batch), cancellationToken, batch.Length).AsTask();
         return _config.Summarize ? AfterEvictionAsync(conversationId, appended, cancellationToken) : appended;
     }
 
     private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch)
     {
-        var outcome = Run("append", conversationId, (_append, _connections.Next(), key, batch), static s => s.Item1.Append(s.Item2, s.Item3, s.Item4), batch.Length);
+        var outcome = Execute<AppendScript.AppendCommand, AppendOutcome>("append", conversationId, _append.Command(key, batch), batch.Length);
         if (_config.Summarize && Evicted(outcome))
         {
             _summarizer?.OnPending(conversationId);
@@ -69,15 +69,24 @@ public sealed partial class RedisChatMemory
     private long _droppedUnlogged;
     private long _droppedLoggedAt;
 
-    [LoggerMessage(2, LogLevel.Warning, "Dropped {DroppedCount} pending message(s) past MaxPendingMessages ({MaxPending}) before they were summarized (at most one such warning every 10 s): is a summarizer running?", EventName = "PendingMessagesDropped")]
-    private static partial void PendingDropped(ILogger logger, long droppedCount, int maxPending);
+    /// <summary>Runs <paramref name="command"/> as one traced, timed operation (see <see cref="ChatMemoryInstruments.RunAsync"/>)
+    /// on the next connection, opening the connections first on the first call.</summary>
+    private ValueTask<T> ExecuteAsync<TCommand, T>(string operation, string conversationId, TCommand command, CancellationToken cancellationToken, int appended = 0)
+        where TCommand : struct, IChatCommand<T> =>
+        ChatMemoryInstruments.RunAsync(operation, _config.KeyPrefix, TracedId(conversationId), (_connections, command), static s => s.Item1.RunAsync<TCommand, T>(s.Item2), cancellationToken, appended);
 
-    /// <summary>Runs one Redis call as one traced, timed operation (see <see cref="ChatMemoryInstruments.RunAsync"/>).</summary>
-    private ValueTask<T> RunAsync<TState, T>(string operation, string conversationId, TState state, Func<TState, Task<T>> call, CancellationToken cancellationToken) =>
-        ChatMemoryInstruments.RunAsync(operation, _config.KeyPrefix, TracedId(conversationId), (state, call), static s => new ValueTask<T>(s.call(s.state)), cancellationToken);
+    /// <inheritdoc cref="ExecuteAsync"/>
+    private T Execute<TCommand, T>(string operation, string conversationId, TCommand command, int appended = 0)
+        where TCommand : struct, IChatCommand<T> =>
+        ChatMemoryInstruments.Run(operation, _config.KeyPrefix, TracedId(conversationId), (_connections, command), static s => s.Item1.Run<TCommand, T>(s.Item2), appended);
 
-    private T Run<TState, T>(string operation, string conversationId, TState state, Func<TState, T> call, int appended = 0) =>
-        ChatMemoryInstruments.Run(operation, _config.KeyPrefix, TracedId(conversationId), state, call, appended);
+    /// <summary><c>LLEN key</c>.</summary>
+    private static PlainCommand<long> CountCommand(RedisKey key) =>
+        new(key, static (database, k) => database.ListLengthAsync(k), static (database, k) => database.ListLength(k));
+
+    /// <summary><c>DEL key</c>.</summary>
+    private static PlainCommand<bool> ClearCommand(RedisKey key) =>
+        new(key, static (database, k) => database.KeyDeleteAsync(k), static (database, k) => database.KeyDelete(k));
 
     private string? TracedId(string conversationId) => _config.IncludeConversationIdInTelemetry ? conversationId : null;
 

@@ -1,7 +1,11 @@
+using RactoGateway.Redis.Connection;
+
 namespace RactoGateway.Redis;
 
 // The synchronous twins of the core operations on ChatMemoryMessage (append, append many, append a turn, history,
-// count, clear). They run the same validation, script and telemetry as the async methods. The Microsoft.Extensions.AI
+// count, clear): the same validation and the same command as the async method, run by the synchronous executor
+// (Execute, beside ExecuteAsync in RedisChatMemory.Operations.cs). On a memory whose connections are not open yet, the
+// first one opens them with StackExchange.Redis's synchronous connect (ConnectionSet). The Microsoft.Extensions.AI
 // helpers and the IChatMemory seam are async only. A sync append never waits for a model: with an inline summarizer,
 // the summarization it triggers runs in the background.
 public sealed partial class RedisChatMemory
@@ -60,12 +64,12 @@ public sealed partial class RedisChatMemory
 
     /// <inheritdoc cref="CountAsync(string, CancellationToken)"/>
     public long Count(string conversationId) =>
-        Run("count", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.ListLength(s.Item2));
+        Execute<PlainCommand<long>, long>("count", conversationId, CountCommand(KeyFor(conversationId)));
 
     /// <inheritdoc cref="ClearAsync(string, CancellationToken)"/>
     public void Clear(string conversationId)
     {
-        Run("clear", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.KeyDelete(s.Item2));
+        Execute<PlainCommand<bool>, bool>("clear", conversationId, ClearCommand(KeyFor(conversationId)));
         _owners?.ClearedAsync(conversationId, Task.CompletedTask, CancellationToken.None).GetAwaiter().GetResult();
     }
 }

@@ -14,9 +14,9 @@ namespace RactoGateway.Redis;
 /// <remarks>
 /// <para>Thread-safe; create one per application (or register it with <c>AddRedisChatMemory</c>). It keeps its
 /// <see cref="IConnectionMultiplexer"/> (or, with <see cref="ChatMemoryConfig.Connections"/>, several used in turn) for
-/// its whole life.</para>
+/// its whole life. Constructing one does no I/O: a memory that opens its own connections opens them on its first call.</para>
 /// <para>Bad arguments throw <see cref="ArgumentException"/> (or a subclass) naming the parameter, before any network I/O.
-/// When Redis cannot be reached, calls fail with StackExchange.Redis's <see cref="RedisConnectionException"/>, or
+/// When Redis cannot be reached, calls (the first one included) fail with StackExchange.Redis's <see cref="RedisConnectionException"/>, or
 /// <see cref="RedisTimeoutException"/> (a <see cref="TimeoutException"/>) once the configured timeout passes; both are
 /// <see cref="RedisException"/> or <see cref="TimeoutException"/>, never a hang. The same object works again on its own
 /// once Redis is back.</para>
@@ -32,8 +32,8 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     private readonly MessageRules _rules;
     private volatile bool _disposed;
 
-    /// <summary>Connects to Redis at <paramref name="url"/> and owns that connection (or the
-    /// <see cref="ChatMemoryConfig.Connections"/> connections) until disposed.</summary>
+    /// <summary>A memory on the Redis at <paramref name="url"/>; it opens that connection (or the
+    /// <see cref="ChatMemoryConfig.Connections"/> connections) on its first call, not here, and owns them until disposed.</summary>
     /// <param name="url"><c>redis://[user:password@]host[:port][/db]</c>, <c>rediss://</c> (TLS), or a StackExchange.Redis
     /// configuration string (<c>host:port,host:port,password=...</c>).</param>
     /// <param name="config">Window, expiry and key settings; <see langword="null"/> for ractogateway's defaults.</param>
@@ -44,9 +44,12 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     {
     }
 
-    /// <summary>Connects with <paramref name="options"/> (your own timeouts, TLS, retry settings) and owns that connection
-    /// (or the <see cref="ChatMemoryConfig.Connections"/> connections, each with a copy of the options) until disposed.</summary>
-    /// <param name="options">StackExchange.Redis options; the first connection uses them as given.</param>
+    /// <summary>A memory that connects with <paramref name="options"/> (your own timeouts, TLS, retry settings) on its
+    /// first call, and owns that connection (or the <see cref="ChatMemoryConfig.Connections"/> connections, each with a
+    /// copy of the options) until disposed.</summary>
+    /// <param name="options">StackExchange.Redis options; copied here, so later changes to them do not apply. Each open
+    /// makes one attempt that fails at once when no server answers (<see cref="ConfigurationOptions.AbortOnConnectFail"/>,
+    /// <see cref="ConfigurationOptions.ConnectRetry"/> 1 on the copy): the memory's next call opens again.</param>
     /// <param name="config">Window, expiry and key settings; <see langword="null"/> for ractogateway's defaults.</param>
     /// <param name="logger">Receives warnings about skipped corrupt elements and lost connections.</param>
     /// <exception cref="ArgumentNullException"><paramref name="options"/> is null.</exception>
@@ -54,6 +57,20 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
 #pragma warning disable RS0026 // The constructors differ in their first, required parameter's type: never ambiguous.
     public RedisChatMemory(ConfigurationOptions options, ChatMemoryConfig? config = null, ILogger<RedisChatMemory>? logger = null)
         : this(ValidatedConfig(config), logger, options ?? throw new ArgumentNullException(nameof(options)))
+    {
+    }
+
+    /// <summary>A memory whose connections <paramref name="connectionFactory"/> opens, on the memory's first call (once
+    /// per <see cref="ChatMemoryConfig.Connections"/>; calls made meanwhile wait for that one open, and a failed open is
+    /// tried again by the next call). The memory owns what the factory returns: disposing it closes them.</summary>
+    /// <param name="connectionFactory">Opens a multiplexer, e.g. <c>async () =&gt; await ConnectionMultiplexer.ConnectAsync(options)</c>.
+    /// A synchronous call that finds no connection open runs it on the thread pool and waits for it.</param>
+    /// <param name="config">Window, expiry and key settings; <see langword="null"/> for ractogateway's defaults.</param>
+    /// <param name="logger">Receives warnings about skipped corrupt elements and lost connections.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="connectionFactory"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="config"/> is invalid.</exception>
+    public RedisChatMemory(Func<Task<IConnectionMultiplexer>> connectionFactory, ChatMemoryConfig? config = null, ILogger<RedisChatMemory>? logger = null)
+        : this(ValidatedConfig(config), logger, connectionFactory ?? throw new ArgumentNullException(nameof(connectionFactory)))
     {
     }
 #pragma warning restore RS0026
@@ -72,22 +89,28 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     }
 
     private RedisChatMemory(ChatMemoryConfig config, ILogger? logger, IConnectionMultiplexer client)
-        : this(config, logger, ConnectionSet.Borrow(client, config.Connections, logger))
+        : this(config, logger, ConnectionSet.Borrow(client, config.Connections, logger, !config.PlainTransport))
     {
     }
 
     private RedisChatMemory(ChatMemoryConfig config, ILogger? logger, ConfigurationOptions options)
-        : this(config, logger, ConnectionSet.Connect(options, config.Connections, logger))
+        : this(config, logger, ConnectionSet.Connect(options, config.Connections, !config.PlainTransport, logger))
     {
     }
 
+    private RedisChatMemory(ChatMemoryConfig config, ILogger? logger, Func<Task<IConnectionMultiplexer>> connectionFactory)
+        : this(config, logger, ConnectionSet.FromFactory(connectionFactory, config.Connections, !config.PlainTransport, logger))
+    {
+    }
+
+    // No I/O here: the connections open on the first call (ConnectionSet).
     private RedisChatMemory(ChatMemoryConfig config, ILogger? logger, ConnectionSet connections)
     {
         _config = config;
         _logger = logger ?? NullLogger.Instance;
         _connections = connections;
         _keyPrefix = config.KeyPrefix + ":";
-        _append = new AppendScript(connections.All[0].Multiplexer, config);
+        _append = new AppendScript(config);
         _rules = new MessageRules(config);
     }
 
@@ -197,7 +220,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <param name="cancellationToken">Stops the wait for Redis's answer.</param>
     /// <returns>The length of the conversation's list.</returns>
     public Task<long> CountAsync(string conversationId, CancellationToken cancellationToken = default) =>
-        RunAsync("count", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.ListLengthAsync(s.Item2), cancellationToken).AsTask();
+        ExecuteAsync<PlainCommand<long>, long>("count", conversationId, CountCommand(KeyFor(conversationId)), cancellationToken).AsTask();
 
     /// <summary>Deletes the conversation (and, composed with <see cref="ChatMemoryOwners"/> or <see cref="ChatMemoryRecall"/>,
     /// its recall vectors and its entry in its owner's index, each after the list). Clearing a conversation that does
@@ -207,7 +230,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <returns>A task that completes when Redis has deleted the key.</returns>
     public Task ClearAsync(string conversationId, CancellationToken cancellationToken = default)
     {
-        var cleared = RunAsync("clear", conversationId, (_connections.Next().Database, KeyFor(conversationId)), static s => s.Item1.KeyDeleteAsync(s.Item2), cancellationToken).AsTask();
+        var cleared = ExecuteAsync<PlainCommand<bool>, bool>("clear", conversationId, ClearCommand(KeyFor(conversationId)), cancellationToken).AsTask();
         return _owners is { } owners ? owners.ClearedAsync(conversationId, cleared, cancellationToken) : cleared;
     }
 

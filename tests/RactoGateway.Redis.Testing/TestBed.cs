@@ -26,6 +26,11 @@ public sealed class TestBed : IAsyncDisposable
         Logger = logger;
     }
 
+    /// <summary>Whether beds' memories use the plain transport (StackExchange.Redis's own calls) instead of the pooled,
+    /// auto-pipelined one: <c>CHATMEM_TEST_TRANSPORT=plain</c>, which scripts/test.sh sets for a second pass of the core
+    /// behaviour classes.</summary>
+    public static bool PlainTransport { get; } = Environment.GetEnvironmentVariable("CHATMEM_TEST_TRANSPORT") == "plain";
+
     public ITestServer Server { get; }
 
     public RedisChatMemory Memory { get; }
@@ -50,7 +55,7 @@ public sealed class TestBed : IAsyncDisposable
     /// <summary>A bed on <paramref name="server"/>; see <see cref="CreateAsync(string, Action{ChatMemoryConfig}?, bool)"/>.</summary>
     public static async Task<TestBed> CreateAsync(ITestServer server, Action<ChatMemoryConfig>? configure = null, bool ownConnection = false, ChatMemoryFeatures? features = null)
     {
-        var config = new ChatMemoryConfig { KeyPrefix = TestServers.UniquePrefix() };
+        var config = new ChatMemoryConfig { KeyPrefix = TestServers.UniquePrefix(), PlainTransport = PlainTransport };
         configure?.Invoke(config);
         var logger = new ListLogger<RedisChatMemory>();
         if (!TestServers.IsShared(server))
@@ -82,7 +87,7 @@ public sealed class TestBed : IAsyncDisposable
         }
     }
 
-    /// <summary>A memory that opens its own connection(s) (the library connects synchronously in its constructor).</summary>
+    /// <summary>A memory that opens its own connection(s) (on its first call).</summary>
     private static RedisChatMemory OwnMemory(ITestServer server, ChatMemoryConfig config, ListLogger<RedisChatMemory> logger, ChatMemoryFeatures? features) =>
         new(server.ConnectionString, config, logger) { Features = features };
 }

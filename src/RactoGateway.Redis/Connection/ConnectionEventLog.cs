@@ -31,10 +31,4 @@ internal sealed partial class ConnectionEventLog : IDisposable
 
     private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) =>
         ConnectionRestored(_logger, e.EndPoint is null ? "?" : RedisEndpoint.Describe(e.EndPoint));
-
-    [LoggerMessage(2, LogLevel.Warning, "Lost the connection to Redis at {Endpoint} ({FailureType})", EventName = "ConnectionFailed")]
-    private static partial void ConnectionFailed(ILogger logger, string endpoint, ConnectionFailureType failureType, Exception? exception);
-
-    [LoggerMessage(3, LogLevel.Information, "Connection to Redis at {Endpoint} restored", EventName = "ConnectionRestored")]
-    private static partial void ConnectionRestored(ILogger logger, string endpoint);
 }

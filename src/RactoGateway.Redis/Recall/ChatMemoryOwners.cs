@@ -93,7 +93,7 @@ public sealed class ChatMemoryOwners
     public Task<int> DeleteOwnerAsync(string owner, CancellationToken cancellationToken = default) =>
         _index.DeleteOwnerAsync(owner, async id =>
         {
-            await _memory.Connections.Next().Database.KeyDeleteAsync((RedisKey)_memory.GetKey(id)).ConfigureAwait(false);
+            await (await _memory.Connections.NextAsync().ConfigureAwait(false)).Database.KeyDeleteAsync((RedisKey)_memory.GetKey(id)).ConfigureAwait(false);
             await _vectors.DeleteAsync(id, cancellationToken).ConfigureAwait(false);
         }, cancellationToken);
 
@@ -128,7 +128,7 @@ public sealed class ChatMemoryOwners
     /// no title; returns the title it now has, or <see langword="null"/>.</summary>
     private async Task<string?> TakeTitleAsync(string conversationId, CancellationToken cancellationToken)
     {
-        var database = _memory.Connections.Next().Database;
+        var database = (await _memory.Connections.NextAsync().ConfigureAwait(false)).Database;
         var key = (RedisKey)_memory.GetKey(conversationId);
         for (long start = 0; ; start += TitleReadStep)
         {
@@ -150,8 +150,8 @@ public sealed class ChatMemoryOwners
         }
     }
 
-    private Task<RedisResult> WriteTitleAsync(string conversationId, string text, CancellationToken cancellationToken) =>
-        OwnerIndex.Call(
-            _memory.Connections.Next().Database.ScriptEvaluateAsync(SetTitleIfOwned, [_index.Keys.Meta(conversationId)], [OwnerIndex.CutTitle(text)]),
-            cancellationToken);
+    private async Task<RedisResult> WriteTitleAsync(string conversationId, string text, CancellationToken cancellationToken) =>
+        await OwnerIndex.Call(
+            (await _memory.Connections.NextAsync().ConfigureAwait(false)).Database.ScriptEvaluateAsync(SetTitleIfOwned, [_index.Keys.Meta(conversationId)], [OwnerIndex.CutTitle(text)]),
+            cancellationToken).ConfigureAwait(false);
 }

@@ -66,7 +66,7 @@ internal sealed class OwnerIndex
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
         var cut = CutTitle(title);
-        var database = _connections.Next().Database;
+        var database = (await _connections.NextAsync().ConfigureAwait(false)).Database;
         var ownerKey = _keys.Owner(owner);
         var metaKey = _keys.Meta(conversationId);
 
@@ -95,7 +95,7 @@ internal sealed class OwnerIndex
     public async Task<IReadOnlyList<OwnedConversation>> ListAsync(string owner, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
-        var database = _connections.Next().Database;
+        var database = (await _connections.NextAsync().ConfigureAwait(false)).Database;
         var entries = await Call(database.SortedSetRangeByRankWithScoresAsync(_keys.Owner(owner), 0, -1, Order.Descending), cancellationToken)
             .ConfigureAwait(false);
         var listed = new List<OwnedConversation>(entries.Length);
@@ -130,14 +130,14 @@ internal sealed class OwnerIndex
     public async Task<string?> OwnerOfAsync(string conversationId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
-        var owner = await Call(_connections.Next().Database.HashGetAsync(_keys.Meta(conversationId), OwnerField), cancellationToken).ConfigureAwait(false);
+        var owner = await Call((await _connections.NextAsync().ConfigureAwait(false)).Database.HashGetAsync(_keys.Meta(conversationId), OwnerField), cancellationToken).ConfigureAwait(false);
         return owner.IsNull ? null : (string)owner!;
     }
 
     /// <summary>The owner and the title recorded for <paramref name="conversationId"/>, each <see langword="null"/> when unset.</summary>
     public async Task<(string? Owner, string? Title)> OwnerAndTitleAsync(string conversationId, CancellationToken cancellationToken = default)
     {
-        var fields = await Call(_connections.Next().Database.HashGetAsync(_keys.Meta(conversationId), [OwnerField, TitleField]), cancellationToken).ConfigureAwait(false);
+        var fields = await Call((await _connections.NextAsync().ConfigureAwait(false)).Database.HashGetAsync(_keys.Meta(conversationId), [OwnerField, TitleField]), cancellationToken).ConfigureAwait(false);
         return (fields[0].IsNull ? null : (string)fields[0]!, fields[1].IsNull ? null : (string)fields[1]!);
     }
 
@@ -154,7 +154,7 @@ internal sealed class OwnerIndex
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
-        var database = _connections.Next().Database;
+        var database = (await _connections.NextAsync().ConfigureAwait(false)).Database;
         var metaKey = _keys.Meta(conversationId);
         var recorded = await Call(database.HashGetAsync(metaKey, OwnerField), cancellationToken).ConfigureAwait(false);
         if (recorded == owner)
@@ -183,7 +183,7 @@ internal sealed class OwnerIndex
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(owner);
         ArgumentNullException.ThrowIfNull(deleteConversation);
-        var database = _connections.Next().Database;
+        var database = (await _connections.NextAsync().ConfigureAwait(false)).Database;
         var ownerKey = _keys.Owner(owner);
         var erased = 0;
         while (true)

@@ -98,7 +98,7 @@ internal sealed class VectorSetStore
             throw NotSupported(_unsupportedReply, null);
         }
 
-        var database = _connections.Next().Database;
+        var database = (await _connections.NextAsync().ConfigureAwait(false)).Database;
         await RunAsync([database.ExecuteAsync("VCARD", _keys.Probe)], cancellationToken).ConfigureAwait(false);
         Volatile.Write(ref _support, Supported);
     }
@@ -151,7 +151,7 @@ internal sealed class VectorSetStore
         }
 
         await EnsureSupportedAsync(cancellationToken).ConfigureAwait(false);
-        var database = _connections.Next().Database;
+        var database = (await _connections.NextAsync().ConfigureAwait(false)).Database;
         var pending = new Task[Math.Min(Batch, commands.Length)];
         for (var start = 0; start < commands.Length; start += Batch)
         {
@@ -211,7 +211,7 @@ internal sealed class VectorSetStore
             ? [key, Fp32, (RedisValue)blob, "COUNT", (RedisValue)top, "EF", ef, "WITHSCORES"]
             : [key, Fp32, (RedisValue)blob, "COUNT", (RedisValue)top, "EF", ef, "WITHSCORES", "FILTER", filter];
         await EnsureSupportedAsync(cancellationToken).ConfigureAwait(false);
-        var database = _connections.Next().Database;
+        var database = (await _connections.NextAsync().ConfigureAwait(false)).Database;
         RedisResult reply;
         try
         {
@@ -315,7 +315,10 @@ internal sealed class VectorSetStore
     public Task<bool> DeleteAsync(string conversationId, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
-        return Call(_connections.Next().Database.KeyDeleteAsync(_keys.VectorSet(conversationId)), cancellationToken);
+        return DeleteCoreAsync();
+
+        async Task<bool> DeleteCoreAsync() =>
+            await Call((await _connections.NextAsync().ConfigureAwait(false)).Database.KeyDeleteAsync(_keys.VectorSet(conversationId)), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>Sets the vector set's expiry (<c>PEXPIRE</c>), e.g. to follow the conversation's sliding TTL; works, and does
@@ -325,7 +328,10 @@ internal sealed class VectorSetStore
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ttlMilliseconds);
-        return Call(Pexpire(_connections.Next().Database, _keys.VectorSet(conversationId), ttlMilliseconds), cancellationToken);
+        return ExpireCoreAsync();
+
+        async Task<bool> ExpireCoreAsync() =>
+            await Call(Pexpire((await _connections.NextAsync().ConfigureAwait(false)).Database, _keys.VectorSet(conversationId), ttlMilliseconds), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary><c>PEXPIRE</c>, as the append script sets a conversation's expiry (StackExchange.Redis's KeyExpireAsync sends

@@ -14,31 +14,31 @@ namespace RactoGateway.Redis.Scripts;
 /// per message), the result (messages stored), how it is sent, and the <c>WAIT</c> that follows when replicas must
 /// acknowledge. Appends, imports and trims all run through here.
 /// </summary>
-/// <remarks>The memory's appends (<see cref="AppendAsync"/>) send <c>EVALSHA</c> through
-/// <see cref="IDatabaseAsync.ExecuteRespAsync"/> with pooled arguments (<see cref="PooledArgs"/>), except on a cluster
-/// (see <see cref="ChatConnection.UsesRespReplies"/>); <see cref="RunAsync"/> is the plain path for everything else.</remarks>
+/// <remarks>The memory's appends (<see cref="AppendAsync"/>) are an <see cref="AppendCommand"/> that
+/// <see cref="ChatConnection"/> runs: pooled arguments (<see cref="PooledArgs"/>) on a standalone server, the plain call
+/// on a cluster, WAIT after either; <see cref="RunAsync"/> is the plain path for everything else.</remarks>
 internal sealed class AppendScript
 {
     private static readonly RedisKeyOrValue One = (RedisValue)1;
 
-    private readonly IConnectionMultiplexer _connection;
-    private readonly IDatabase _database;
+    private readonly ChatConnection? _plain;
     private readonly RedisValue _window;
     private readonly long _ttlMilliseconds;
     private readonly RedisValue _rule;
-    private readonly int _waitForReplicas;
-    private readonly long _waitMilliseconds;
+    private readonly ReplicaWait _replicas;
 
-    public AppendScript(IConnectionMultiplexer connection, ChatMemoryConfig config)
+    /// <summary>The script as a memory runs it, on the connection each call is given.</summary>
+    public AppendScript(ChatMemoryConfig config)
     {
-        _connection = connection;
-        _database = connection.GetDatabase();
         _window = config.WindowSize;
         _ttlMilliseconds = TtlMilliseconds(config.Ttl);
         _rule = Rule(config);
-        _waitForReplicas = config.WaitForReplicas;
-        _waitMilliseconds = (long)Math.Ceiling(config.WaitForReplicasTimeout.TotalMilliseconds);
+        _replicas = new(config.WaitForReplicas, (long)Math.Ceiling(config.WaitForReplicasTimeout.TotalMilliseconds));
     }
+
+    /// <summary>The script as <see cref="RunAsync"/> runs it (imports, trims), on <paramref name="connection"/>'s plain transport.</summary>
+    public AppendScript(IConnectionMultiplexer connection, ChatMemoryConfig config)
+        : this(config) => _plain = new ChatConnection(connection, pipelined: false);
 
     /// <summary>The rule argument: "s" and MaxPinnedMessages (e.g. "s32") pins system messages, "t" trims whole exchanges,
     /// "f" and MaxPendingMessages keeps evicted messages for the rolling summary.</summary>
@@ -93,78 +93,21 @@ internal sealed class AppendScript
     /// <summary>Runs the append on <paramref name="key"/>, then WAIT when replicas must acknowledge it.</summary>
     /// <returns>The number of messages stored (duplicates by id are not); when only trimming, the number removed.</returns>
     public async Task<long> RunAsync(RedisKey key, RedisValue[] args) =>
-        (_waitForReplicas == 0
-            ? await EvaluateAsync(_database, key, args).ConfigureAwait(false)
-            : await WaitedAsync(_connection, _database, key, () => EvaluateAsync(_database, key, args)).ConfigureAwait(false)).Stored;
+        (await (_plain ?? throw new InvalidOperationException("This AppendScript was built without a connection.")).RunAsync<ArgsCommand, AppendOutcome>(new(this, key, args)).ConfigureAwait(false)).Stored;
 
-    /// <summary>The memory's append of <paramref name="messages"/> on <paramref name="connection"/>: pooled
-    /// <c>EVALSHA</c> (the body once on NOSCRIPT), the classic call on a cluster, then WAIT when replicas must acknowledge.</summary>
+    /// <summary>The memory's append of <paramref name="messages"/> on <paramref name="connection"/> (see
+    /// <see cref="ChatConnection.RunAsync"/>: pooled <c>EVALSHA</c>, or the plain call on a cluster, then WAIT when
+    /// replicas must acknowledge).</summary>
     /// <returns>The messages stored (duplicates by id are not), and under a rolling summary the pending count.</returns>
-    /// <remarks>The replicated path is a method of its own: its closure would otherwise be allocated on every call.</remarks>
     public ValueTask<AppendOutcome> AppendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
-        _waitForReplicas == 0 ? SendAsync(connection, key, messages) : new(AppendWaitedAsync(connection, key, messages));
+        connection.RunAsync<AppendCommand, AppendOutcome>(Command(key, messages));
 
     /// <inheritdoc cref="AppendAsync"/>
     public AppendOutcome Append(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
-        _waitForReplicas == 0 ? Send(connection, key, messages) : AppendWaited(connection, key, messages);
+        connection.Run<AppendCommand, AppendOutcome>(Command(key, messages));
 
-    private Task<AppendOutcome> AppendWaitedAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
-        WaitedAsync(connection.Multiplexer, connection.Database, key, () => SendAsync(connection, key, messages).AsTask());
-
-    private AppendOutcome AppendWaited(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
-        Waited(connection.Multiplexer, connection.Database, key, () => Send(connection, key, messages));
-
-    private static async Task<AppendOutcome> EvaluateAsync(IDatabase database, RedisKey key, RedisValue[] args) =>
-        AppendOutcome.From(await database.EvaluateAsync(ChatMemoryScripts.Append, key, args).ConfigureAwait(false));
-
-    private static AppendOutcome Evaluate(IDatabase database, RedisKey key, RedisValue[] args) =>
-        AppendOutcome.From(database.Evaluate(ChatMemoryScripts.Append, key, args));
-
-    private ValueTask<AppendOutcome> SendAsync(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages) =>
-        connection.UsesRespReplies ? SendPooledAsync(connection.Pipeline, key, messages) : new(EvaluateAsync(connection.Database, key, Args(messages)));
-
-    private AppendOutcome Send(ChatConnection connection, RedisKey key, ChatMemoryMessage[] messages)
-    {
-        if (!connection.UsesRespReplies)
-        {
-            return Evaluate(connection.Database, key, Args(messages));
-        }
-
-        try
-        {
-            return Stored(ExecutePooled(connection.Database, key, messages, byText: false));
-        }
-        catch (RedisServerException ex) when (ChatMemoryScripts.IsNoScript(ex))
-        {
-            return Stored(ExecutePooled(connection.Database, key, messages, byText: true));
-        }
-    }
-
-    // A pooled builder: the append's only other asynchronous step is the telemetry wrapper's task.
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<AppendOutcome> SendPooledAsync(AutoPipeline pipeline, RedisKey key, ChatMemoryMessage[] messages)
-    {
-        try
-        {
-            return Stored(await ExecutePooledAsync(pipeline, key, messages, byText: false).ConfigureAwait(false));
-        }
-        catch (RedisServerException ex) when (ChatMemoryScripts.IsNoScript(ex))
-        {
-            return Stored(await ExecutePooledAsync(pipeline, key, messages, byText: true).ConfigureAwait(false));
-        }
-    }
-
-    private ValueTask<RespResult> ExecutePooledAsync(AutoPipeline pipeline, RedisKey key, ChatMemoryMessage[] messages, bool byText)
-    {
-        using var args = PooledArgs.Create(this, key, messages, byText);
-        return pipeline.ExecuteRespAsync(args.Command, args.Memory);
-    }
-
-    private RespResult ExecutePooled(IDatabase database, RedisKey key, ChatMemoryMessage[] messages, bool byText)
-    {
-        using var args = PooledArgs.Create(this, key, messages, byText);
-        return database.ExecuteResp(args.Command, args.Memory);
-    }
+    /// <summary>The append of <paramref name="messages"/> to <paramref name="key"/>, as a command either transport runs.</summary>
+    public AppendCommand Command(RedisKey key, ChatMemoryMessage[] messages) => new(this, key, messages);
 
     /// <summary>The script's reply, read from the pooled buffer (ReadRedisValue measured 72 B per append): an integer,
     /// or under a rolling summary three.</summary>
@@ -201,73 +144,59 @@ internal sealed class AppendScript
         return args;
     }
 
-    // WAIT is not allowed inside a script: it follows the append on the connection to the master that stored it, and
-    // counts the replicas that have that connection's last write. The master is identified (an EXISTS that follows
-    // MOVED) before and after; if the slot moved in between (a failover, a resharding), nobody can vouch for the write
-    // and it counts as acknowledged by none.
-    private async Task<AppendOutcome> WaitedAsync(IConnectionMultiplexer connection, IDatabase database, RedisKey key, Func<Task<AppendOutcome>> append)
+    /// <summary>The memory's append as a command: pooled <c>EVALSHA</c> (<see cref="PooledArgs"/>, read by
+    /// <see cref="Stored"/>), or the plain <c>EVALSHA</c> with <see cref="Args(ChatMemoryMessage[])"/>.</summary>
+    internal readonly struct AppendCommand(AppendScript script, RedisKey key, ChatMemoryMessage[] messages) : IChatCommand<AppendOutcome>
     {
-        var before = await database.IdentifyEndpointAsync(key).ConfigureAwait(false);
-        var stored = await append().ConfigureAwait(false);
-        var master = await database.IdentifyEndpointAsync(key).ConfigureAwait(false);
-        ThrowIfUnreplicated(master is not null && master.Equals(before)
-            ? (long)await connection.GetServer(master).ExecuteAsync("WAIT", _waitForReplicas, _waitMilliseconds).ConfigureAwait(false)
-            : 0);
-        return stored;
+        public RedisKey Key => key;
+
+        public ReplicaWait Replicas => script._replicas;
+
+        public bool Pooled => true;
+
+        public PooledRequest Render(bool byText) => PooledArgs.Create(script, key, messages, byText);
+
+        public AppendOutcome Read(RespResult reply) => Stored(reply);
+
+        public async Task<AppendOutcome> SendAsync(IDatabaseAsync database) =>
+            AppendOutcome.From(await database.EvaluateAsync(ChatMemoryScripts.Append, key, script.Args(messages)).ConfigureAwait(false));
+
+        public AppendOutcome Send(IDatabase database) => AppendOutcome.From(database.Evaluate(ChatMemoryScripts.Append, key, script.Args(messages)));
     }
 
-    private AppendOutcome Waited(IConnectionMultiplexer connection, IDatabase database, RedisKey key, Func<AppendOutcome> append)
+    /// <summary>The script with arguments built by the caller (imports, trims): the plain call only.</summary>
+    private readonly struct ArgsCommand(AppendScript script, RedisKey key, RedisValue[] args) : IChatCommand<AppendOutcome>
     {
-        var before = database.IdentifyEndpoint(key);
-        var stored = append();
-        var master = database.IdentifyEndpoint(key);
-        ThrowIfUnreplicated(master is not null && master.Equals(before)
-            ? (long)connection.GetServer(master).Execute("WAIT", _waitForReplicas, _waitMilliseconds)
-            : 0);
-        return stored;
-    }
+        public RedisKey Key => key;
 
-    private void ThrowIfUnreplicated(long acknowledged)
-    {
-        if (acknowledged < _waitForReplicas)
-        {
-            throw new ChatMemoryReplicationException(_waitForReplicas, acknowledged);
-        }
+        public ReplicaWait Replicas => script._replicas;
+
+        public bool Pooled => false;
+
+        public PooledRequest Render(bool byText) => throw new NotSupportedException();
+
+        public AppendOutcome Read(RespResult reply) => throw new NotSupportedException();
+
+        public async Task<AppendOutcome> SendAsync(IDatabaseAsync database) =>
+            AppendOutcome.From(await database.EvaluateAsync(ChatMemoryScripts.Append, key, args).ConfigureAwait(false));
+
+        public AppendOutcome Send(IDatabase database) => AppendOutcome.From(database.Evaluate(ChatMemoryScripts.Append, key, args));
     }
 
     /// <summary>
     /// <c>EVALSHA sha 1 key window ttl rule</c>, then (id marker, element) per message (<c>EVAL body ...</c> after
     /// NOSCRIPT), without per-call arrays: the array is rented and the elements are encoded into a per-thread
-    /// <see cref="EncodeBuffer"/>. StackExchange.Redis copies every argument into its own request buffer while it creates
-    /// the command, so dispose as soon as the call returns.
+    /// <see cref="EncodeBuffer"/> (see <see cref="PooledRequest"/>).
     /// </summary>
-    private readonly struct PooledArgs : IDisposable
+    private static class PooledArgs
     {
         private const int Fixed = 6;
 
-        private readonly RedisKeyOrValue[] _args;
-        private readonly int _count;
-        private readonly EncodeBuffer _buffer;
-
-        private PooledArgs(string command, RedisKeyOrValue[] args, int count, EncodeBuffer buffer)
-        {
-            Command = command;
-            _args = args;
-            _count = count;
-            _buffer = buffer;
-        }
-
-        /// <summary><c>EVALSHA</c>, or <c>EVAL</c> when the script's body is sent.</summary>
-        public string Command { get; }
-
-        /// <summary>The arguments after the command name.</summary>
-        public ReadOnlyMemory<RedisKeyOrValue> Memory => new(_args, 0, _count);
-
-        public static PooledArgs Create(AppendScript script, RedisKey key, ChatMemoryMessage[] messages, bool byText)
+        public static PooledRequest Create(AppendScript script, RedisKey key, ChatMemoryMessage[] messages, bool byText)
         {
             var count = Fixed + (2 * messages.Length);
-            var args = ArrayPool<RedisKeyOrValue>.Shared.Rent(count);
             var buffer = EncodeBuffer.Rent();
+            var request = PooledRequest.Rent(byText ? "EVAL" : "EVALSHA", count, buffer, out var args);
             try
             {
                 // Encode everything first: the buffer may move while it grows, so the slices are taken afterwards.
@@ -300,21 +229,13 @@ internal sealed class AppendScript
                     start = elementEnd;
                 }
 
-                return new PooledArgs(byText ? "EVAL" : "EVALSHA", args, count, buffer);
+                return request;
             }
             catch
             {
-                ArrayPool<RedisKeyOrValue>.Shared.Return(args, clearArray: true);
-                buffer.Dispose();
+                request.Dispose();
                 throw;
             }
-        }
-
-        public void Dispose()
-        {
-            // Cleared so that the pool holds no keys or slices of the buffer.
-            ArrayPool<RedisKeyOrValue>.Shared.Return(_args, clearArray: true);
-            _buffer.Dispose();
         }
     }
 }

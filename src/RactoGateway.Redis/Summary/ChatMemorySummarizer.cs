@@ -109,7 +109,7 @@ public sealed partial class ChatMemorySummarizer
     public async Task<int> SummarizePendingAsync(string conversationId, CancellationToken cancellationToken = default)
     {
         var key = (RedisKey)_memory.GetKey(conversationId);
-        var database = _memory.Connections.Next().Database;
+        var database = (await _memory.Connections.NextAsync().ConfigureAwait(false)).Database;
         await using var lease = await TakeLeaseAsync(database, conversationId, cancellationToken).ConfigureAwait(false);
         var folded = 0;
         for (var lost = 0; lost < MaxLostRaces;)
@@ -228,7 +228,7 @@ public sealed partial class ChatMemorySummarizer
     public async Task<int> SweepAsync(CancellationToken cancellationToken = default)
     {
         var prefix = _keyPrefix;
-        var connection = _memory.Connections.Next();
+        var connection = (await _memory.Connections.NextAsync().ConfigureAwait(false));
         var found = 0;
         try
         {
