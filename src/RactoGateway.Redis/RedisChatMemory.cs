@@ -87,7 +87,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         _logger = logger ?? NullLogger.Instance;
         _connections = connections;
         _keyPrefix = config.KeyPrefix + ":";
-        _append = new AppendScript(connections.All[0].Multiplexer, config);
+        _append = new AppendScript(config);
         _rules = new MessageRules(config);
     }
 

@@ -73,7 +73,7 @@ internal sealed class RawClient
 
     /// <summary>EVALSHA of append.lua as a plain client would call it: arrays and an encoded element per call.</summary>
     public Task<RedisResult> AppendAsync(string id, string role, string content) =>
-        Next().ScriptEvaluateAsync(_sha1, [_memory.GetKey(id)], [_window, _ttl, RedisValue.EmptyString, RedisValue.EmptyString, Encode(role, content)]);
+        Next().ScriptEvaluateAsync(_sha1, [_memory.GetKey(id)], [_window, _ttl, 0, 0, 0, 0, RedisValue.EmptyString, Encode(role, content)]);
 
     private IDatabase Next() => _databases[(int)(Interlocked.Increment(ref _next) % (uint)_databases.Length)];
 

@@ -38,7 +38,7 @@ public sealed partial class ChatMemoryAdmin
 
         _connection = connection;
         _database = connection.GetDatabase();
-        _append = new AppendScript(connection, _config);
+        _append = new AppendScript(_config);
         _rules = new MessageRules(_config);
     }
 
@@ -68,12 +68,12 @@ public sealed partial class ChatMemoryAdmin
         string? match = null, bool literal = false, IProgress<ChatMemoryProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var keys = await KeysAsync(match, literal, cancellationToken).ConfigureAwait(false);
-        var args = _append.TrimArgs();
+        var args = _append.Arguments.Trim();
         long trimmed = 0, removed = 0;
-        await ForEachBatchAsync(keys, key => _append.RunAsync(key, args), (_, dropped) =>
+        await ForEachBatchAsync(keys, key => _append.RunAsync(_connection, key, args), (_, outcome) =>
         {
-            trimmed += dropped > 0 ? 1 : 0;
-            removed += dropped;
+            trimmed += outcome.Dropped > 0 ? 1 : 0;
+            removed += outcome.Dropped;
         }, progress, cancellationToken).ConfigureAwait(false);
         return new ChatMemoryTrimResult(keys.Count, trimmed, removed);
     }
