@@ -101,7 +101,7 @@ public sealed partial class ChatMemoryAdmin
     private sealed record ImportRecord(
         long LineNumber, string Conversation, long? TtlMs, List<(ReadOnlyMemory<byte> Element, string? MessageId)> Elements, bool Summarized);
 
-    private RedisKey KeyOf(ImportRecord record) => _config.KeyPrefix + ":" + record.Conversation;
+    private RedisKey KeyOf(ImportRecord record) => _keys.For(record.Conversation);
 
     /// <summary>Before anything is written: a line with a rolling summary whose conversation exists is refused.</summary>
     private async Task RefuseSummariesOverExistingAsync(List<ImportRecord> records)
@@ -113,7 +113,7 @@ public sealed partial class ChatMemoryAdmin
         }
 
         // LLEN, not EXISTS: what the application's least-privilege ACL already allows (no list is empty).
-        await ForEachBatchAsync([.. lines.Keys], key => _database.ListLengthAsync(key), (key, length) =>
+        await Batches.ForEachAsync([.. lines.Keys], key => _database.ListLengthAsync(key), (key, length) =>
         {
             if (length > 0)
             {
