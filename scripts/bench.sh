@@ -52,7 +52,9 @@ rcli() { redis-cli -p "$port" "$@"; }
 echo "building..." >&2
 dotnet build src/RactoGateway.Redis.Cli -c Release -nologo -clp:ErrorsOnly >&2
 dotnet build bench/RactoGateway.Redis.BenchReport -c Release -nologo -clp:ErrorsOnly >&2
+dotnet build bench/RactoGateway.Redis.RawBench -c Release -nologo -clp:ErrorsOnly >&2
 chatmem_dll=src/RactoGateway.Redis.Cli/bin/Release/net10.0/chatmem.dll
+rawbench_dll=bench/RactoGateway.Redis.RawBench/bin/Release/net10.0/RactoGateway.Redis.RawBench.dll
 results="$work/results.jsonl"
 : >"$results"
 
@@ -126,6 +128,11 @@ ours() { # scenario concurrency [chatmem bench args...]
   dotnet "$chatmem_dll" --redis "127.0.0.1:$port" --max-turns 20 --ttl 1800 bench --scenario "$scenario" --concurrency "$c" \
     --duration "$seconds" --warmup "$warmup" --json "$@" | sed 's/^{/{"tool":"chatmem",/'
 }
+raw() { # scenario concurrency [args...]: the raw-client ceilings (bench/RactoGateway.Redis.RawBench), same load generator
+  local scenario=$1 c=$2; shift 2
+  dotnet "$rawbench_dll" --redis "127.0.0.1:$port" --max-turns 20 --ttl 1800 --scenario "$scenario" --concurrency "$c" \
+    --duration "$seconds" --warmup "$warmup" --json "$@" | sed 's/^{/{"tool":"chatmem",/'
+}
 run_cell() { # cell-name group [extra json] -- command...
   local name=$1 group=$2; shift 2
   echo "$name" >&2
@@ -184,8 +191,8 @@ run_cell "redis-benchmark append -P16 c64" append rb_append 64 16 "$(n_for 60000
 run_cell "redis-benchmark append -P16 c256" append rb_append 256 16 "$(n_for 600000)"
 run_cell "redis-benchmark append -P1 c64" append rb_append 64 1 "$(n_for 200000)"
 run_cell "redis-benchmark append -P1 c1" append rb_append 1 1 "$(n_for 40000)"
-run_cell "raw append c64, 1 connection" append ours raw-append 64 --connections 1
-run_cell "raw append c64, 2 connections" append ours raw-append 64 --connections 2
+run_cell "raw append c64, 1 connection" append raw raw-append 64 --connections 1
+run_cell "raw append c64, 2 connections" append raw raw-append 64 --connections 2
 for c in 1 16 64 256; do
   run_cell "ours append c$c" append ours append "$c"
 done
@@ -198,8 +205,8 @@ run_cell "redis-benchmark read -P16 c64" read rb_read 64 16 "$(n_for 600000)"
 run_cell "redis-benchmark read -P1 c64" read rb_read 64 1 "$(n_for 200000)"
 run_cell "redis-benchmark read -P1 c1" read rb_read 1 1 "$(n_for 40000)"
 for conns in 1 2; do
-  run_cell "raw read c64, $conns connection(s), no decode" read ours raw-read 64 --connections "$conns"
-  run_cell "raw read c64, $conns connection(s), decoded" read ours raw-read-decode 64 --connections "$conns"
+  run_cell "raw read c64, $conns connection(s), no decode" read raw raw-read 64 --connections "$conns"
+  run_cell "raw read c64, $conns connection(s), decoded" read raw raw-read-decode 64 --connections "$conns"
 done
 for c in 1 16 64 256; do
   run_cell "ours read c$c" read ours read "$c"
@@ -209,7 +216,7 @@ run_cell "ours read c64, min threads 64" read ours read 64 --min-threads 64
 run_cell "ours read c256, min threads 64" read ours read 256 --min-threads 64
 
 # --- Chat turns: read the window, append the question and the answer -------------------------------------------------
-run_cell "raw chat c64 (LRANGE + decode + 2 EVALSHA)" chat ours raw-chat 64
+run_cell "raw chat c64 (LRANGE + decode + 2 EVALSHA)" chat raw raw-chat 64
 run_cell "ours chat c64" chat ours chat 64
 run_cell "ours chat c64, 2 connections" chat ours chat 64 --connections 2
 run_cell "ours chat c64, min threads 64" chat ours chat 64 --min-threads 64
@@ -223,13 +230,13 @@ for c in 16 64 256; do
   run_cell "ours read c$c$g" read with_gen0 ours read "$c"
 done
 for conns in 1 2; do
-  run_cell "raw read c64, $conns connection(s), decoded$g" read with_gen0 ours raw-read-decode 64 --connections "$conns"
+  run_cell "raw read c64, $conns connection(s), decoded$g" read with_gen0 raw raw-read-decode 64 --connections "$conns"
 done
 for c in 16 64 256; do
   run_cell "ours append c$c$g" append with_gen0 ours append "$c"
 done
 run_cell "ours pinned append c64$g" append with_gen0 ours append 64 --pin-system
-run_cell "raw chat c64 (LRANGE + decode + 2 EVALSHA)$g" chat with_gen0 ours raw-chat 64
+run_cell "raw chat c64 (LRANGE + decode + 2 EVALSHA)$g" chat with_gen0 raw raw-chat 64
 run_cell "ours chat c64$g" chat with_gen0 ours chat 64
 
 summary_section >&2
@@ -260,9 +267,9 @@ for ((r = 1; r <= target_rounds; r++)); do
   run_cell "redis-benchmark read -P16 c64, round $r" rounds rb_read 64 16 "$(n_for 600000)"
   run_cell "ours read c64, round $r" rounds ours read 64
   for conns in 1 2; do
-    run_cell "raw read c64, $conns connection(s), decoded, round $r" rounds ours raw-read-decode 64 --connections "$conns"
+    run_cell "raw read c64, $conns connection(s), decoded, round $r" rounds raw raw-read-decode 64 --connections "$conns"
   done
-  run_cell "raw chat c64 (LRANGE + decode + 2 EVALSHA), round $r" rounds ours raw-chat 64
+  run_cell "raw chat c64 (LRANGE + decode + 2 EVALSHA), round $r" rounds raw raw-chat 64
   run_cell "ours chat c64, round $r" rounds ours chat 64
 done
 

@@ -24,14 +24,15 @@ public class RedisBenchmarks
     private IDatabase _database = null!;
     private RedisKey _fullKey;
     private RedisKey _appendKey;
-    private RedisValue _rule;
+    private AppendArguments _arguments = null!;
     private readonly CancellationTokenSource _request = new();
 
     [GlobalSetup]
     public void Setup()
     {
         var endpoint = Environment.GetEnvironmentVariable("CHATMEM_BENCH_REDIS") ?? StartServer();
-        _memory = new RedisChatMemory(endpoint, new ChatMemoryConfig { MaxTurns = 20, Ttl = TimeSpan.FromMinutes(30), KeyPrefix = "bench:micro" });
+        var config = new ChatMemoryConfig { MaxTurns = 20, Ttl = TimeSpan.FromMinutes(30), KeyPrefix = "bench:micro" };
+        _memory = new RedisChatMemory(endpoint, config);
         for (var i = 0; i < 40; i++)
         {
             _memory.Append("full", i % 2 == 0 ? ChatRoles.User : ChatRoles.Assistant, _content);
@@ -41,7 +42,7 @@ public class RedisBenchmarks
         _database = _raw.GetDatabase();
         _fullKey = _memory.GetKey("full");
         _appendKey = _memory.GetKey("raw-appended");
-        _rule = AppendScript.Rule(new ChatMemoryConfig());
+        _arguments = new AppendArguments(config);
     }
 
     [GlobalCleanup]
@@ -78,7 +79,7 @@ public class RedisBenchmarks
 
     [Benchmark]
     public Task<RedisResult> RawEvalSha() =>
-        _database.ScriptEvaluateAsync(ChatMemoryScripts.Append.Sha1, [_appendKey], [40, 1_800_000, _rule, RedisValue.EmptyString, MessageCodec.Encode(ChatRoles.User, _content)]);
+        _database.ScriptEvaluateAsync(ChatMemoryScripts.Append.Sha1, [_appendKey], _arguments.Append([new ChatMemoryMessage(ChatRoles.User, _content)]));
 
     [Benchmark]
     public Task<RedisValue[]> RawListRange40() => _database.ListRangeAsync(_fullKey);

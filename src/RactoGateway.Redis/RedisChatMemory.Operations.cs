@@ -101,7 +101,7 @@ public sealed partial class RedisChatMemory
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        return new RedisKey(_keyPrefix + conversationId);
+        return _keys.For(conversationId);
     }
 
     /// <summary>Marks this object disposed; true only the first time.</summary>

@@ -27,7 +27,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     private readonly ConnectionSet _connections;
     private readonly ChatMemoryConfig _config;
     private readonly ILogger _logger;
-    private readonly string _keyPrefix;
+    private readonly ConversationKey _keys;
     private readonly AppendScript _append;
     private readonly MessageRules _rules;
     private volatile bool _disposed;
@@ -109,7 +109,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
         _config = config;
         _logger = logger ?? NullLogger.Instance;
         _connections = connections;
-        _keyPrefix = config.KeyPrefix + ":";
+        _keys = new ConversationKey(config.KeyPrefix);
         _append = new AppendScript(config);
         _rules = new MessageRules(config);
     }

@@ -10,7 +10,7 @@ public class AppendScriptTests
     public async Task The_append_reports_how_many_messages_it_stored(string serverName)
     {
         await using var bed = await TestBed.CreateAsync(serverName);
-        var script = new AppendScript(bed.RawConnection, bed.Config);
+        var script = new AppendScript(bed.Config);
         var connection = new ChatConnection(bed.RawConnection);
         var key = bed.Key("c");
         ChatMemoryMessage[] batch = [new("user", "one") { MessageId = "m1" }, new("assistant", "two")];

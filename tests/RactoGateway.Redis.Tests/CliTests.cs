@@ -319,8 +319,8 @@ public sealed class CliTests : IDisposable
 
     [Theory]
     [InlineData("read")]
-    [InlineData("raw-append")]
-    [InlineData("raw-chat")]
+    [InlineData("append")]
+    [InlineData("chat")]
     public async Task Bench_takes_connections_and_a_thread_pool_minimum(string scenario)
     {
         var server = await TestServers.GetAsync("redis");
@@ -468,8 +468,9 @@ public sealed class CliTests : IDisposable
         Assert.Equal("off", JsonDocument.Parse(off.Stdout).RootElement.GetProperty("summarizer").GetString());
         Assert.Equal(2, refused.Code);
         Assert.Equal("chatmem: --summarizer needs --summarize (or CHATMEM_SUMMARIZE=1).", refused.Stderr.Trim());
+        // The raw-client ceilings left the shipped tool for bench/ (RactoGateway.Redis.RawBench): chatmem refuses them.
         Assert.Equal(2, raw.Code);
-        Assert.StartsWith("chatmem: --summarize applies to", raw.Stderr);
+        Assert.Contains("raw-append", raw.Stderr, StringComparison.Ordinal);
         Assert.Equal((2, "chatmem: --recall needs --summarize with the instant summarizer."), (recallWithoutInstant.Code, recallWithoutInstant.Stderr.Trim()));
     }
 

@@ -574,11 +574,11 @@ public class RecallStoreTests
 
     /// <summary>Every key under the test's prefix, from every master (SCAN), conversation or not.</summary>
     private static async Task<HashSet<string>> AllKeysAsync(TestBed bed) =>
-        [.. (await ConversationScan.ListAsync(bed.RawConnection, ConversationScan.EscapeGlob(bed.Config.KeyPrefix) + "*", default)).Select(k => (string)k!)];
+        [.. (await ConversationScan.ListAsync(bed.RawConnection, ConversationKey.EscapeGlob(bed.Config.KeyPrefix) + "*", default)).Select(k => (string)k!)];
 
     private static async Task<int[]> AllKeysByNodeAsync(TestBed bed)
     {
-        var pattern = ConversationScan.EscapeGlob(bed.Config.KeyPrefix) + "*";
+        var pattern = ConversationKey.EscapeGlob(bed.Config.KeyPrefix) + "*";
         var counts = new List<int>();
         foreach (var server in bed.RawConnection.GetServers().Where(s => !s.IsReplica))
         {

@@ -106,13 +106,14 @@ public class SummaryImportTests
         // What the importer's check before writing cannot see: a conversation created after it, before the write.
         await using var bed = await TestBed.CreateAsync(serverName, c => c.Summarize = true);
         await bed.Memory.AppendAsync("c", "user", "mine");
-        var script = new Scripts.AppendScript(bed.Memory.Connections.Multiplexers[0], bed.Config);
+        var script = new Scripts.AppendScript(bed.Config);
+        var connection = bed.Memory.Connections.Multiplexers[0];
         (ReadOnlyMemory<byte>, string?)[] elements =
             [("""{"role":"system","summary":{"pending":0,"folded":1,"dropped":0,"epoch":"1"},"content":"s"}"""u8.ToArray(), null)];
 
-        Assert.Equal(-1, await script.RunAsync(bed.Key("c"), script.Args(elements, 0, replace: false, restore: true)));
+        Assert.Equal(-1, await script.RestoreAsync(connection, bed.Key("c"), elements, 0, replace: false));
         Assert.Equal(["mine"], (await bed.Memory.GetHistoryAsync("c")).Select(m => m.Content));
-        Assert.Equal(1, await script.RunAsync(bed.Key("c"), script.Args(elements, 0, replace: true, restore: true)));
+        Assert.Equal(1, await script.RestoreAsync(connection, bed.Key("c"), elements, 0, replace: true));
         Assert.Equal(["s"], (await bed.Memory.GetHistoryAsync("c")).Select(m => m.Content));
     }
 

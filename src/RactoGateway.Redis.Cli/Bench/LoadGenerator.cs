@@ -48,11 +48,12 @@ internal sealed record BenchResult(
 /// </summary>
 internal static class LoadGenerator
 {
-    public static readonly string[] Scenarios = ["append", "read", "chat", "raw-append", "raw-read", "raw-read-decode", "raw-chat", RecallScenario.Recall, RecallScenario.Search];
-
     /// <summary>Runs the scenario. When <paramref name="cancellationToken"/> fires (Ctrl-C), the callers stop and the
     /// result is what was measured until then; it never throws <see cref="OperationCanceledException"/>.</summary>
-    public static async Task<BenchResult> RunAsync(RedisChatMemory memory, BenchSettings settings, Action<string>? progress, CancellationToken cancellationToken, RawClient? raw = null)
+    /// <remarks>A raw-client ceiling of bench/ passes <c>operation</c>, the call each caller makes instead of the
+    /// scenario's own (a scenario whose name reads "read" or "chat" fills every conversation's window first).</remarks>
+    public static async Task<BenchResult> RunAsync(
+        RedisChatMemory memory, BenchSettings settings, Action<string>? progress, CancellationToken cancellationToken, Func<Random, CancellationToken, Task>? operation = null)
     {
         var ids = Ids(settings);
         var content = new string('x', settings.MessageBytes);
@@ -61,7 +62,7 @@ internal static class LoadGenerator
         var (summarizedBefore, summariesBefore, droppedBefore) = (0L, 0L, 0L);
         try
         {
-            if (settings.PinSystem || settings.Fill || settings.Summarizer != "off" || settings.Scenario is "read" or "chat" or "raw-read" or "raw-read-decode" or "raw-chat")
+            if (settings.PinSystem || settings.Fill || settings.Summarizer != "off" || settings.Scenario.Contains("read", StringComparison.Ordinal) || settings.Scenario.Contains("chat", StringComparison.Ordinal))
             {
                 // With no summarizer, the pending part starts at its cap too: the steady state of a summarizer that is down.
                 var pending = settings.Summarizer == "none" ? settings.MaxPending : 0;
@@ -70,12 +71,12 @@ internal static class LoadGenerator
 
             if (settings.Warmup > TimeSpan.Zero)
             {
-                await RunPhaseAsync(memory, raw, settings, ids, content, settings.Warmup, null, null, null, cancellationToken);
+                await RunPhaseAsync(memory, operation, settings, ids, content, settings.Warmup, null, null, null, cancellationToken);
             }
 
             (summarizedBefore, summariesBefore, droppedBefore) = (summary?.Summarized ?? 0, summary?.Summaries ?? 0, summary?.Dropped ?? 0);
             measured.Start();
-            await RunPhaseAsync(memory, raw, settings, ids, content, settings.Duration, settings.Ops, measured.Samples, measured.Count, cancellationToken, progress);
+            await RunPhaseAsync(memory, operation, settings, ids, content, settings.Duration, settings.Ops, measured.Samples, measured.Count, cancellationToken, progress);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -96,7 +97,8 @@ internal static class LoadGenerator
         await Parallel.ForEachAsync(Ids(settings), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken },
             async (id, ct) => await memory.ClearAsync(id, ct));
 
-    private static string[] Ids(BenchSettings settings) =>
+    /// <summary>The conversation ids the callers pick from.</summary>
+    public static string[] Ids(BenchSettings settings) =>
         Enumerable.Range(0, settings.Conversations).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
 
     private static async Task FillAsync(RedisChatMemory memory, string[] ids, string content, int window, int pending, bool system, CancellationToken cancellationToken)
@@ -110,26 +112,16 @@ internal static class LoadGenerator
     }
 
     private static Task RunPhaseAsync(
-        RedisChatMemory memory, RawClient? raw, BenchSettings settings, string[] ids, string content, TimeSpan? duration, long? ops,
+        RedisChatMemory memory, Func<Random, CancellationToken, Task>? operation, BenchSettings settings, string[] ids, string content, TimeSpan? duration, long? ops,
         long[]? samples, long[]? count, CancellationToken cancellationToken, Action<string>? progress = null) =>
-        MeasureAsync(settings.Concurrency, duration, ops, samples, count, Operation(memory, raw, settings.Scenario, ids, content), cancellationToken, progress);
+        MeasureAsync(settings.Concurrency, duration, ops, samples, count, operation ?? Operation(memory, settings.Scenario, ids, content), cancellationToken, progress);
 
     // One call per operation, chosen once: a single call returns the library's task itself, so that the measured
     // allocation is the library's, not an async frame of the load generator's (about 120 B per call).
-    private static Func<Random, CancellationToken, Task> Operation(RedisChatMemory memory, RawClient? raw, string scenario, string[] ids, string content) => scenario switch
+    private static Func<Random, CancellationToken, Task> Operation(RedisChatMemory memory, string scenario, string[] ids, string content) => scenario switch
     {
         "append" => (random, ct) => memory.AppendAsync(ids[random.Next(ids.Length)], ChatRoles.User, content, ct),
         "read" => (random, ct) => memory.GetHistoryAsync(ids[random.Next(ids.Length)], ct),
-        "raw-append" => (random, _) => raw!.AppendAsync(ids[random.Next(ids.Length)], ChatRoles.User, content),
-        "raw-read" => (random, _) => raw!.ReadAsync(ids[random.Next(ids.Length)]),
-        "raw-read-decode" => (random, _) => raw!.ReadDecodedAsync(ids[random.Next(ids.Length)]),
-        "raw-chat" => async (random, _) =>
-        {
-            var id = ids[random.Next(ids.Length)];
-            await raw!.ReadDecodedAsync(id).ConfigureAwait(false);
-            await raw.AppendAsync(id, ChatRoles.User, content).ConfigureAwait(false);
-            await raw.AppendAsync(id, ChatRoles.Assistant, content).ConfigureAwait(false);
-        },
         _ => async (random, ct) =>
         {
             // One chat turn: read the history, then store the question and the answer.

@@ -15,7 +15,7 @@ internal static class BenchCommand
     {
         var scenario = new Option<string>("--scenario") { Description = "append, read (a full window), chat (one read and two appends per turn), recall (RecallAsync, top 5, " +
             "over --recall-messages indexed messages; hashing embedder) or recall-search (the same with every query embedded beforehand).", DefaultValueFactory = _ => "append" };
-        scenario.AcceptOnlyFromAmong(LoadGenerator.Scenarios);
+        scenario.AcceptOnlyFromAmong("append", "read", "chat", RecallScenario.Recall, RecallScenario.Search);
         var concurrency = new Option<int>("--concurrency") { Description = "Concurrent async callers.", DefaultValueFactory = _ => 64 };
         var conversations = new Option<int>("--conversations") { Description = "Conversations the callers pick from at random.", DefaultValueFactory = _ => 1000 };
         var messageBytes = new Option<int>("--message-bytes") { Description = "Content size of each message.", DefaultValueFactory = _ => 200 };
@@ -78,10 +78,6 @@ internal static class BenchCommand
             {
                 throw new ArgumentException("--recall needs --summarize with the instant summarizer.");
             }
-            if (config.Summarize && parsed.GetValue(scenario)!.StartsWith("raw-", StringComparison.Ordinal))
-            {
-                throw new ArgumentException("--summarize applies to the append, read and chat scenarios, not raw-* (plain window rule).");
-            }
 
             var settings = new BenchSettings(
                 parsed.GetValue(scenario)!,
@@ -137,14 +133,6 @@ internal static class BenchCommand
             }
 
             var memory = session.Open(config, features);
-            var raw = settings.Scenario.StartsWith("raw-", StringComparison.Ordinal)
-                ? new RawClient(await session.ConnectAsync(settings.Connections), memory, config)
-                : null;
-            if (raw is not null)
-            {
-                await raw.PrepareAsync();
-            }
-
             // Progress lines only for a person watching: never into a redirected stderr.
             Action<string>? progress = Console.IsErrorRedirected ? null : line => Console.Error.WriteLine($"bench: {line}");
 
@@ -155,7 +143,7 @@ internal static class BenchCommand
             {
                 result = RecallScenario.Handles(settings.Scenario)
                     ? await RecallScenario.RunAsync(memory, settings, parsed.GetValue(RecallScenario.Messages), progress, ct)
-                    : await LoadGenerator.RunAsync(memory, settings, progress, ct, raw);
+                    : await LoadGenerator.RunAsync(memory, settings, progress, ct);
             }
             finally
             {

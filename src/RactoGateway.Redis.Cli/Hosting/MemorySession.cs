@@ -113,18 +113,6 @@ internal sealed class MemorySession : IAsyncDisposable
         return new ChatMemoryAdmin(await ConnectAsync(), config);
     }
 
-    /// <summary><paramref name="count"/> raw connections of their own (the bench's raw ceiling).</summary>
-    public async Task<IConnectionMultiplexer[]> ConnectAsync(int count)
-    {
-        var connections = new IConnectionMultiplexer[count];
-        for (var i = 0; i < count; i++)
-        {
-            connections[i] = await ConnectAsync();
-        }
-
-        return connections;
-    }
-
     /// <summary>A raw connection of its own, for commands that work on keys directly (SCAN, MEMORY USAGE, scripts),
     /// holding replies in the buffers the library's own connections use.</summary>
     public async Task<IConnectionMultiplexer> ConnectAsync()

@@ -26,29 +26,20 @@ public sealed partial class ChatMemoryAdmin
         var keys = await KeysAsync(match, literal, cancellationToken).ConfigureAwait(false);
         var buffer = new ArrayBufferWriter<byte>(16 * 1024);
         long conversations = 0, messages = 0, corrupt = 0;
-        for (var first = 0; first < keys.Count; first += Window)
+        await Batches.ForEachAsync(keys, ReadWithExpiryAsync, async (key, read) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var batch = keys.GetRange(first, Math.Min(Window, keys.Count - first));
-            var reads = batch.Select(ReadWithExpiryAsync).ToArray();
-            for (var i = 0; i < batch.Count; i++)
+            if (read.Elements.Length == 0)
             {
-                var (elements, ttl) = await reads[i].ConfigureAwait(false);
-                if (elements.Length == 0)
-                {
-                    continue;
-                }
-
-                buffer.ResetWrittenCount();
-                var (written, skipped) = WriteLine(buffer, IdOf(batch[i]), ttl, elements);
-                await destination.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
-                conversations++;
-                messages += written;
-                corrupt += skipped;
+                return;
             }
 
-            progress?.Report(new ChatMemoryProgress(first + batch.Count, keys.Count));
-        }
+            buffer.ResetWrittenCount();
+            var (written, skipped) = WriteLine(buffer, _keys.IdOf(key), read.Ttl, read.Elements);
+            await destination.WriteAsync(buffer.WrittenMemory, cancellationToken).ConfigureAwait(false);
+            conversations++;
+            messages += written;
+            corrupt += skipped;
+        }, Progress(progress, keys.Count), cancellationToken).ConfigureAwait(false);
 
         await destination.FlushAsync(cancellationToken).ConfigureAwait(false);
         return new ChatMemoryExportResult(conversations, messages, corrupt);

@@ -61,11 +61,13 @@ public sealed partial class ChatMemoryAdmin
             cancellationToken.ThrowIfCancellationRequested();
             if (record.Elements.Count > 0 || replace)
             {
-                var ttl = _config.Ttl is { } configured ? AppendScript.TtlMilliseconds(configured) : record.TtlMs ?? 0;
+                var ttl = _config.Ttl is { } configured ? AppendArguments.TtlMilliseconds(configured) : record.TtlMs ?? 0;
                 var key = KeyOf(record);
                 try
                 {
-                    var stored = await _append.RunAsync(key, _append.Args(record.Elements, ttl, replace, restore: record.Summarized)).ConfigureAwait(false);
+                    var stored = record.Summarized
+                        ? await _append.RestoreAsync(_connection, key, record.Elements, ttl, replace).ConfigureAwait(false)
+                        : (await _append.RunAsync(_connection, key, _append.Arguments.Import(record.Elements, ttl, replace)).ConfigureAwait(false)).Stored;
                     if (stored < 0)
                     {
                         throw new ChatMemoryImportException(record.LineNumber, conversations, messages, new InvalidOperationException(
@@ -78,7 +80,7 @@ public sealed partial class ChatMemoryAdmin
                         // Restored as exported: now the window of this configuration, as a trim applies it. Rules that
                         // keep no summary would trim the summary and its pending messages away as plain messages (an
                         // operator who forgot --summarize): without them the conversation stays exactly as exported.
-                        await _append.RunAsync(key, _append.TrimArgs()).ConfigureAwait(false);
+                        await _append.RunAsync(_connection, key, _append.Arguments.Trim()).ConfigureAwait(false);
                     }
                 }
                 catch (Exception ex) when (ex is RedisException or TimeoutException)
@@ -99,7 +101,7 @@ public sealed partial class ChatMemoryAdmin
     private sealed record ImportRecord(
         long LineNumber, string Conversation, long? TtlMs, List<(ReadOnlyMemory<byte> Element, string? MessageId)> Elements, bool Summarized);
 
-    private RedisKey KeyOf(ImportRecord record) => _config.KeyPrefix + ":" + record.Conversation;
+    private RedisKey KeyOf(ImportRecord record) => _keys.For(record.Conversation);
 
     /// <summary>Before anything is written: a line with a rolling summary whose conversation exists is refused.</summary>
     private async Task RefuseSummariesOverExistingAsync(List<ImportRecord> records)
@@ -111,7 +113,7 @@ public sealed partial class ChatMemoryAdmin
         }
 
         // LLEN, not EXISTS: what the application's least-privilege ACL already allows (no list is empty).
-        await ForEachBatchAsync([.. lines.Keys], key => _database.ListLengthAsync(key), (key, length) =>
+        await Batches.ForEachAsync([.. lines.Keys], key => _database.ListLengthAsync(key), (key, length) =>
         {
             if (length > 0)
             {

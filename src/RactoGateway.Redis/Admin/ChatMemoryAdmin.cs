@@ -13,14 +13,12 @@ namespace RactoGateway.Redis;
 /// <remarks>Thread-safe. The connection stays the caller's. Bad arguments throw <see cref="ArgumentException"/> before any I/O.</remarks>
 public sealed partial class ChatMemoryAdmin
 {
-    /// <summary>Reads and writes run this many conversations at a time, pipelined on the connection.</summary>
-    private const int Window = 64;
-
     private readonly IConnectionMultiplexer _connection;
     private readonly IDatabase _database;
     private readonly ChatMemoryConfig _config;
     private readonly AppendScript _append;
     private readonly MessageRules _rules;
+    private readonly ConversationKey _keys;
 
     /// <summary>Works on the conversations of <paramref name="config"/>'s key prefix, over <paramref name="connection"/>.</summary>
     /// <param name="connection">The connection; it stays the caller's.</param>
@@ -38,8 +36,9 @@ public sealed partial class ChatMemoryAdmin
 
         _connection = connection;
         _database = connection.GetDatabase();
-        _append = new AppendScript(connection, _config);
+        _append = new AppendScript(_config);
         _rules = new MessageRules(_config);
+        _keys = new ConversationKey(_config.KeyPrefix);
     }
 
     /// <summary>The settings in force (a copy).</summary>
@@ -53,7 +52,7 @@ public sealed partial class ChatMemoryAdmin
     /// <exception cref="ArgumentException"><paramref name="match"/> is empty.</exception>
     public IAsyncEnumerable<string> ListConversationsAsync(string? match = null, bool literal = false, CancellationToken cancellationToken = default)
     {
-        var pattern = ConversationScan.Pattern(_config.KeyPrefix, match, literal);
+        var pattern = _keys.Pattern(match, literal);
         return Ids(pattern, cancellationToken);
     }
 
@@ -68,13 +67,13 @@ public sealed partial class ChatMemoryAdmin
         string? match = null, bool literal = false, IProgress<ChatMemoryProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         var keys = await KeysAsync(match, literal, cancellationToken).ConfigureAwait(false);
-        var args = _append.TrimArgs();
+        var args = _append.Arguments.Trim();
         long trimmed = 0, removed = 0;
-        await ForEachBatchAsync(keys, key => _append.RunAsync(key, args), (_, dropped) =>
+        await Batches.ForEachAsync(keys, key => _append.RunAsync(_connection, key, args), (_, outcome) =>
         {
-            trimmed += dropped > 0 ? 1 : 0;
-            removed += dropped;
-        }, progress, cancellationToken).ConfigureAwait(false);
+            trimmed += outcome.Dropped > 0 ? 1 : 0;
+            removed += outcome.Dropped;
+        }, Progress(progress, keys.Count), cancellationToken).ConfigureAwait(false);
         return new ChatMemoryTrimResult(keys.Count, trimmed, removed);
     }
 
@@ -91,42 +90,37 @@ public sealed partial class ChatMemoryAdmin
         var keys = await KeysAsync(match, literal, cancellationToken).ConfigureAwait(false);
         long messages = 0, sampledBytes = 0, sampled = 0;
         var ttls = new List<TimeSpan>();
-        string? memoryError = null;
-        for (var first = 0; first < keys.Count; first += Window)
+        await Batches.ForEachAsync(keys, LengthAndExpiryAsync, (_, read) =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            var batch = keys.GetRange(first, Math.Min(Window, keys.Count - first));
-            var lengths = batch.Select(k => _database.ListLengthAsync(k)).ToArray();
-            var expiries = batch.Select(k => _database.KeyTimeToLiveAsync(k)).ToArray();
-            var usages = memoryError is null
-                ? batch.Take(Math.Max(0, Math.Min(batch.Count, sample - first))).Select(k => _database.ExecuteAsync("MEMORY", "USAGE", k)).ToArray()
-                : [];
-            for (var i = 0; i < batch.Count; i++)
+            messages += read.Length;
+            if (read.Ttl is { } ttl)
             {
-                messages += await lengths[i].ConfigureAwait(false);
-                if (await expiries[i].ConfigureAwait(false) is { } ttl)
-                {
-                    ttls.Add(ttl);
-                }
+                ttls.Add(ttl);
             }
+        }, progress: null, cancellationToken).ConfigureAwait(false);
 
-            foreach (var usage in usages)
+        string? memoryError = null;
+        await Batches.ForEachAsync(keys.GetRange(0, Math.Min(sample, keys.Count)), async key =>
+        {
+            try
             {
-                try
-                {
-                    if (await usage.ConfigureAwait(false) is { IsNull: false } bytes)
-                    {
-                        sampledBytes += (long)bytes;
-                        sampled++;
-                    }
-                }
-                catch (RedisServerException ex)
-                {
-                    // A server without MEMORY USAGE (or with it disabled): reported rather than failed.
-                    memoryError ??= ex.Message;
-                }
+                // After a server has refused MEMORY USAGE once, it is not asked again.
+                return memoryError is null ? await _database.ExecuteAsync("MEMORY", "USAGE", key).ConfigureAwait(false) : null;
             }
-        }
+            catch (RedisServerException ex)
+            {
+                // A server without MEMORY USAGE (or with it disabled): reported rather than failed.
+                memoryError ??= ex.Message;
+                return null;
+            }
+        }, (_, bytes) =>
+        {
+            if (bytes is { IsNull: false })
+            {
+                sampledBytes += (long)bytes;
+                sampled++;
+            }
+        }, progress: null, cancellationToken).ConfigureAwait(false);
 
         ttls.Sort();
         TimeSpan? median = ttls.Count == 0 ? null
@@ -141,33 +135,22 @@ public sealed partial class ChatMemoryAdmin
     {
         await foreach (var key in ConversationScan.KeysAsync(_connection, pattern, cancellationToken).ConfigureAwait(false))
         {
-            yield return IdOf(key);
+            yield return _keys.IdOf(key);
         }
     }
 
     private Task<List<RedisKey>> KeysAsync(string? match, bool literal, CancellationToken cancellationToken) =>
-        ConversationScan.ListAsync(_connection, ConversationScan.Pattern(_config.KeyPrefix, match, literal), cancellationToken);
+        ConversationScan.ListAsync(_connection, _keys.Pattern(match, literal), cancellationToken);
 
-    private string IdOf(RedisKey key) => ((string)key!)[(_config.KeyPrefix.Length + 1)..];
-
-    /// <summary>Runs <paramref name="start"/> for each key, <see cref="Window"/> at a time, then <paramref name="done"/>
-    /// in key order.</summary>
-    private static async Task ForEachBatchAsync<T>(
-        List<RedisKey> keys, Func<RedisKey, Task<T>> start, Action<RedisKey, T> done, IProgress<ChatMemoryProgress>? progress, CancellationToken cancellationToken)
+    private async Task<(long Length, TimeSpan? Ttl)> LengthAndExpiryAsync(RedisKey key)
     {
-        for (var first = 0; first < keys.Count; first += Window)
-        {
-            cancellationToken.ThrowIfCancellationRequested();
-            var batch = keys.GetRange(first, Math.Min(Window, keys.Count - first));
-            var running = batch.Select(start).ToArray();
-            for (var i = 0; i < batch.Count; i++)
-            {
-                done(batch[i], await running[i].ConfigureAwait(false));
-            }
-
-            progress?.Report(new ChatMemoryProgress(first + batch.Count, keys.Count));
-        }
+        var length = _database.ListLengthAsync(key);
+        var ttl = _database.KeyTimeToLiveAsync(key);
+        return (await length.ConfigureAwait(false), await ttl.ConfigureAwait(false));
     }
+
+    private static Action<int>? Progress(IProgress<ChatMemoryProgress>? progress, int total) =>
+        progress is null ? null : done => progress.Report(new ChatMemoryProgress(done, total));
 }
 
 /// <summary>How far an operation of <see cref="ChatMemoryAdmin"/> has come.</summary>

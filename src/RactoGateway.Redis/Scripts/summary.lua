@@ -4,7 +4,7 @@
 -- folded + dropped (the position of the first pending element in the conversation; another summarizer's commit or a
 -- drop past MaxPendingMessages moves it). That compare-and-set is what makes every evicted message fold in exactly
 -- once with any number of summarizers racing, and no summary write lost: the loser's text is thrown away and it reads
--- again. Layout and counters: see append.lua ("Rolling summary") and SummaryElement.cs.
+-- again. Layout and counters: see append.lua ("Rolling summary") and the prelude (prelude.lua), joined in front.
 -- Like append.lua, it reads and decides everything before its first write.
 --
 -- KEYS[1]  the conversation list
@@ -15,8 +15,6 @@
 -- ARGV[5]  the most elements that can precede the summary (MaxPinnedMessages, 0 when system messages are not pinned)
 -- Returns  {1, pending left} when committed; {0, 0} when what was read has changed (or the conversation is gone)
 
-local unpack = unpack or table.unpack
-local SUMMARY = '^{"role":"system","summary":{"pending":(%d+),"folded":(%d+),"dropped":(%d+),"epoch":"(%d+)"}'
 local key = KEYS[1]
 local k = tonumber(ARGV[3])
 
@@ -33,9 +31,7 @@ if at == nil or epoch ~= ARGV[1] or f + d ~= tonumber(ARGV[2]) or p < k then
   return { 0, 0 }
 end
 
-local summary = '{"role":"system","summary":{"pending":' .. string.format('%d', p - k) .. ',"folded":'
-  .. string.format('%d', f + k) .. ',"dropped":' .. string.format('%d', d) .. ',"epoch":"' .. epoch .. '"},"content":'
-  .. ARGV[4] .. '}'
+local summary = summaryElement(p - k, f + k, d, epoch, summaryRest(ARGV[4]))
 
 -- The pinned run and the summary go back in front of what is left after the folded elements. (Should that be nothing,
 -- LTRIM deletes the key and LPUSH makes a new one: its expiry is put back.)
@@ -43,6 +39,6 @@ local ttl = redis.call('PTTL', key)
 local front = { summary }
 for i = at - 1, 1, -1 do front[#front + 1] = head[i] end
 redis.call('LTRIM', key, at + k, -1)
-redis.call('LPUSH', key, unpack(front))
+push('LPUSH', key, front, 1, #front)
 if ttl > 0 and redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, ttl) end
 return { 1, p - k }

@@ -227,18 +227,18 @@ public sealed partial class ChatMemorySummarizer
     /// <returns>The number of conversations found with pending messages.</returns>
     public async Task<int> SweepAsync(CancellationToken cancellationToken = default)
     {
-        var prefix = _keyPrefix;
-        var connection = (await _memory.Connections.NextAsync().ConfigureAwait(false));
+        var keys = new ConversationKey(_keyPrefix);
+        var connection = await _memory.Connections.NextAsync().ConfigureAwait(false);
         var found = 0;
         try
         {
-            await foreach (var key in ConversationScan.KeysAsync(connection.Multiplexer, ConversationScan.Pattern(prefix, null, literal: false), cancellationToken).ConfigureAwait(false))
+            await foreach (var key in ConversationScan.KeysAsync(connection.Multiplexer, keys.Pattern(null, literal: false), cancellationToken).ConfigureAwait(false))
             {
                 var batch = await TryReadAsync(connection.Database, key).ConfigureAwait(false);
                 if (batch is { Header.Pending: > 0 })
                 {
                     found++;
-                    await Enqueue(((string)key!)[(prefix.Length + 1)..], cancellationToken).ConfigureAwait(false);
+                    await Enqueue(keys.IdOf(key), cancellationToken).ConfigureAwait(false);
                 }
             }
         }

@@ -1,23 +1,21 @@
-using System.Buffers;
-using System.Text.Encodings.Web;
 using System.Text.Json;
+using RactoGateway.Redis.Scripts;
 using StackExchange.Redis;
 
 namespace RactoGateway.Redis.Cli.Bench;
 
 /// <summary>
 /// The raw client, for the ceilings <c>scripts/bench.sh</c> compares with: StackExchange.Redis called directly on
-/// <c>Connections</c> multiplexers in turn, on the keys and script the memory uses, with no library in between. It
-/// knows the library only as an outside client would: its public API, its key names and its <c>append.lua</c> (linked
-/// into this tool as a resource).
+/// <c>Connections</c> multiplexers in turn, on the keys and script the memory uses, with no library in between: arrays of
+/// arguments and an encoded element per call, as a plain client would send them. The arguments come from the library's
+/// one writer (<see cref="AppendArguments"/>) and the script text from <see cref="ChatMemoryScripts"/>.
 /// </summary>
 internal sealed class RawClient
 {
     private readonly IConnectionMultiplexer[] _connections;
     private readonly IDatabase[] _databases;
     private readonly RedisChatMemory _memory;
-    private readonly RedisValue _window;
-    private readonly RedisValue _ttl;
+    private readonly AppendArguments _arguments;
     private byte[] _sha1 = [];
     private uint _next;
 
@@ -32,22 +30,17 @@ internal sealed class RawClient
         _connections = connections;
         _databases = Array.ConvertAll(connections, c => c.GetDatabase());
         _memory = memory;
-        _window = config.WindowSize;
-        _ttl = config.Ttl is { } ttl ? (long)ttl.TotalMilliseconds : 0L;
+        _arguments = new AppendArguments(config);
     }
 
     /// <summary>Loads append.lua on every server, as a raw client calling EVALSHA must before its first call.</summary>
     public async Task PrepareAsync()
     {
-        using var stream = typeof(RawClient).Assembly.GetManifestResourceStream("chatmem.append.lua")
-            ?? throw new InvalidOperationException("append.lua is missing from chatmem's resources.");
-        using var reader = new StreamReader(stream);
-        var script = await reader.ReadToEndAsync().ConfigureAwait(false);
         foreach (var connection in _connections)
         {
             foreach (var endpoint in connection.GetEndPoints())
             {
-                _sha1 = await connection.GetServer(endpoint).ScriptLoadAsync(script).ConfigureAwait(false);
+                _sha1 = await connection.GetServer(endpoint).ScriptLoadAsync(ChatMemoryScripts.Append.Text).ConfigureAwait(false);
             }
         }
     }
@@ -73,23 +66,9 @@ internal sealed class RawClient
 
     /// <summary>EVALSHA of append.lua as a plain client would call it: arrays and an encoded element per call.</summary>
     public Task<RedisResult> AppendAsync(string id, string role, string content) =>
-        Next().ScriptEvaluateAsync(_sha1, [_memory.GetKey(id)], [_window, _ttl, RedisValue.EmptyString, RedisValue.EmptyString, Encode(role, content)]);
+        Next().ScriptEvaluateAsync(_sha1, [_memory.GetKey(id)], _arguments.Append([new ChatMemoryMessage(role, content)]));
 
     private IDatabase Next() => _databases[(int)(Interlocked.Increment(ref _next) % (uint)_databases.Length)];
-
-    private static byte[] Encode(string role, string content)
-    {
-        var buffer = new ArrayBufferWriter<byte>(content.Length + 32);
-        using (var writer = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("role", role);
-            writer.WriteString("content", content);
-            writer.WriteEndObject();
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
 
     private static ChatMemoryMessage? Decode(ReadOnlySpan<byte> json)
     {
