@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Logging;
 
 namespace RactoGateway.Redis;
 
@@ -171,9 +170,6 @@ public sealed partial class ChatMemoryChatClient : DelegatingChatClient
 
         return null;
     }
-
-    [LoggerMessage(21, LogLevel.Warning, "Chats go on without recalled context: {Reason}", EventName = "RecallSkipped")]
-    private static partial void RecallSkipped(ILogger logger, string reason);
 
     // The memory owns the history: an inner client that keeps server-side conversations must not also get the id.
     private static ChatOptions? WithoutConversationId(ChatOptions? options)

@@ -203,7 +203,4 @@ public sealed partial class ChatMemoryRecall
 
     private async Task<ReadOnlyMemory<float>> EmbedAsync(string text, CancellationToken cancellationToken) =>
         (await _embeddings.GenerateAsync([text], cancellationToken: cancellationToken).ConfigureAwait(false))[0].Vector;
-
-    [LoggerMessage(20, LogLevel.Warning, "Recall is not indexing: {Reason}", EventName = "RecallUnsupported")]
-    private static partial void RecallUnsupported(ILogger logger, string reason);
 }
