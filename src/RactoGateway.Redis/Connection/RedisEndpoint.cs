@@ -92,14 +92,15 @@ public static partial class RedisEndpoint
 
             options.ReconnectRetryPolicy = ReconnectEveryHeartbeat;
 
-            // Keep an explicit abortConnect; otherwise do not fail construction while Redis is briefly down.
+            // Keep an explicit abortConnect for callers who connect with these options themselves.
             if (trimmed.Contains("abortConnect", StringComparison.OrdinalIgnoreCase))
             {
                 return options;
             }
         }
 
-        // A memory object created while Redis is restarting must work once it is back, not throw for ever.
+        // A multiplexer a caller opens with these options while Redis is restarting works once it is back, rather than
+        // throwing from Connect. (A memory's own opens set their own policy: ConnectionSet.Connect, one attempt per call.)
         options.AbortOnConnectFail = false;
         options.ReconnectRetryPolicy = ReconnectEveryHeartbeat;
         return options;
