@@ -112,6 +112,15 @@ public sealed class ChatMemoryConfig
     /// <summary>The number of messages the window keeps: <c>MaxTurns * 2</c>.</summary>
     public int WindowSize => checked(MaxTurns * 2);
 
+    /// <summary>A copy of <paramref name="config"/> (the defaults when null), checked: the one place an invalid
+    /// configuration throws, before any I/O.</summary>
+    /// <exception cref="ArgumentException">The configuration breaks a rule; the exception names <paramref name="paramName"/>.</exception>
+    internal static ChatMemoryConfig ValidatedCopy(ChatMemoryConfig? config, string paramName)
+    {
+        var copy = config?.Clone() ?? new ChatMemoryConfig();
+        return copy.GetValidationError() is { } error ? throw new ArgumentException(error, paramName) : copy;
+    }
+
     /// <summary>Returns the first rule this configuration breaks, or <see langword="null"/> when it is valid.</summary>
     /// <returns>A message naming the property and the rule, or <see langword="null"/>.</returns>
     public string? GetValidationError()

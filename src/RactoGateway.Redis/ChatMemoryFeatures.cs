@@ -114,11 +114,7 @@ public sealed class ChatMemoryFeatures
 
     private ChatMemoryFeatures WithSummarizer(ChatMemorySummarizerOptions? options, ILogger? logger, IChatClient? client, IChatReducer? reducer)
     {
-        var copy = options?.Clone() ?? new ChatMemorySummarizerOptions();
-        if (copy.GetValidationError() is { } error)
-        {
-            throw new ArgumentException(error, nameof(options));
-        }
+        var copy = ChatMemorySummarizerOptions.ValidatedCopy(options, nameof(options));
 
         if (_summarizer is not null)
         {

@@ -40,7 +40,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <param name="logger">Receives warnings about skipped corrupt elements and lost connections.</param>
     /// <exception cref="ArgumentException"><paramref name="url"/> is malformed, or <paramref name="config"/> is invalid.</exception>
     public RedisChatMemory(string url, ChatMemoryConfig? config = null, ILogger<RedisChatMemory>? logger = null)
-        : this(ValidatedConfig(config), logger, RedisEndpoint.Parse(url))
+        : this(ChatMemoryConfig.ValidatedCopy(config, nameof(config)), logger, RedisEndpoint.Parse(url))
     {
     }
 
@@ -56,7 +56,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <exception cref="ArgumentException"><paramref name="config"/> is invalid.</exception>
 #pragma warning disable RS0026 // The constructors differ in their first, required parameter's type: never ambiguous.
     public RedisChatMemory(ConfigurationOptions options, ChatMemoryConfig? config = null, ILogger<RedisChatMemory>? logger = null)
-        : this(ValidatedConfig(config), logger, options ?? throw new ArgumentNullException(nameof(options)))
+        : this(ChatMemoryConfig.ValidatedCopy(config, nameof(config)), logger, options ?? throw new ArgumentNullException(nameof(options)))
     {
     }
 
@@ -70,7 +70,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <exception cref="ArgumentNullException"><paramref name="connectionFactory"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="config"/> is invalid.</exception>
     public RedisChatMemory(Func<Task<IConnectionMultiplexer>> connectionFactory, ChatMemoryConfig? config = null, ILogger<RedisChatMemory>? logger = null)
-        : this(ValidatedConfig(config), logger, connectionFactory ?? throw new ArgumentNullException(nameof(connectionFactory)))
+        : this(ChatMemoryConfig.ValidatedCopy(config, nameof(config)), logger, connectionFactory ?? throw new ArgumentNullException(nameof(connectionFactory)))
     {
     }
 #pragma warning restore RS0026
@@ -84,7 +84,7 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <exception cref="ArgumentNullException"><paramref name="client"/> is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="config"/> is invalid.</exception>
     public RedisChatMemory(IConnectionMultiplexer client, ChatMemoryConfig? config = null, ILogger<RedisChatMemory>? logger = null)
-        : this(ValidatedConfig(config), logger, client ?? throw new ArgumentNullException(nameof(client)))
+        : this(ChatMemoryConfig.ValidatedCopy(config, nameof(config)), logger, client ?? throw new ArgumentNullException(nameof(client)))
     {
     }
 
@@ -255,15 +255,4 @@ public sealed partial class RedisChatMemory : IChatMemory, IDisposable, IAsyncDi
     /// <inheritdoc />
     public override string ToString() =>
         $"RedisChatMemory({_connections}, maxTurns={_config.MaxTurns}, ttl={(_config.Ttl is { } t ? t.TotalSeconds + "s" : "none")}, prefix={_config.KeyPrefix})";
-
-    private static ChatMemoryConfig ValidatedConfig(ChatMemoryConfig? config)
-    {
-        var copy = config?.Clone() ?? new ChatMemoryConfig();
-        if (copy.GetValidationError() is { } error)
-        {
-            throw new ArgumentException(error, nameof(config));
-        }
-
-        return copy;
-    }
 }

@@ -28,11 +28,7 @@ public sealed partial class ChatMemoryAdmin
     public ChatMemoryAdmin(IConnectionMultiplexer connection, ChatMemoryConfig? config = null)
     {
         ArgumentNullException.ThrowIfNull(connection);
-        _config = config?.Clone() ?? new ChatMemoryConfig();
-        if (_config.GetValidationError() is { } error)
-        {
-            throw new ArgumentException(error, nameof(config));
-        }
+        _config = ChatMemoryConfig.ValidatedCopy(config, nameof(config));
 
         _connection = connection;
         _database = connection.GetDatabase();

@@ -58,7 +58,7 @@ public sealed partial class ChatMemorySummarizer
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="memory"/> does not summarize, or <paramref name="options"/> is invalid.</exception>
     public ChatMemorySummarizer(RedisChatMemory memory, IChatClient summaryClient, ChatMemorySummarizerOptions? options = null, ILogger<ChatMemorySummarizer>? logger = null)
-        : this(memory, Validated(options), logger, summaryClient ?? throw new ArgumentNullException(nameof(summaryClient)), null)
+        : this(memory, ChatMemorySummarizerOptions.ValidatedCopy(options, nameof(options)), logger, summaryClient ?? throw new ArgumentNullException(nameof(summaryClient)), null)
     {
     }
 
@@ -71,7 +71,7 @@ public sealed partial class ChatMemorySummarizer
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="memory"/> does not summarize, or <paramref name="options"/> is invalid.</exception>
     public ChatMemorySummarizer(RedisChatMemory memory, IChatReducer reducer, ChatMemorySummarizerOptions? options = null, ILogger<ChatMemorySummarizer>? logger = null)
-        : this(memory, Validated(options), logger, null, reducer ?? throw new ArgumentNullException(nameof(reducer)))
+        : this(memory, ChatMemorySummarizerOptions.ValidatedCopy(options, nameof(options)), logger, null, reducer ?? throw new ArgumentNullException(nameof(reducer)))
     {
     }
 #pragma warning restore RS0026
@@ -332,16 +332,5 @@ public sealed partial class ChatMemorySummarizer
         {
             SummarizationFailed(_logger, ex);
         }
-    }
-
-    private static ChatMemorySummarizerOptions Validated(ChatMemorySummarizerOptions? options)
-    {
-        var copy = options?.Clone() ?? new ChatMemorySummarizerOptions();
-        if (copy.GetValidationError() is { } error)
-        {
-            throw new ArgumentException(error, nameof(options));
-        }
-
-        return copy;
     }
 }

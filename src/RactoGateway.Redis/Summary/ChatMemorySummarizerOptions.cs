@@ -43,6 +43,15 @@ public sealed class ChatMemorySummarizerOptions
     /// mid-summary left behind in a conversation that no longer receives appends.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>A copy of <paramref name="options"/> (the defaults when null), checked: the one place invalid summarizer
+    /// settings throw.</summary>
+    /// <exception cref="ArgumentException">A rule is broken; the exception names <paramref name="paramName"/>.</exception>
+    internal static ChatMemorySummarizerOptions ValidatedCopy(ChatMemorySummarizerOptions? options, string paramName)
+    {
+        var copy = options?.Clone() ?? new ChatMemorySummarizerOptions();
+        return copy.GetValidationError() is { } error ? throw new ArgumentException(error, paramName) : copy;
+    }
+
     /// <summary>Returns the first rule these settings break, or <see langword="null"/>.</summary>
     /// <returns>A message naming the property, or <see langword="null"/>.</returns>
     public string? GetValidationError() =>
