@@ -98,7 +98,8 @@ internal sealed class AppendScript
 }
 
 /// <summary>
-/// append.lua's reply, <c>{stored, pending, dropped}</c>, and its one reader: the messages stored (duplicates by id are
+/// append.lua's reply, <c>{stored, pending, dropped}</c> (a bare integer, the messages stored, for an append that left
+/// nothing pending and dropped nothing), and its one reader: the messages stored (duplicates by id are
 /// not); under a rolling summary the messages now pending (0 when the append evicted nothing); the messages removed
 /// (past MaxPendingMessages, or by a trim). Read from the pooled RESP reply, or from StackExchange.Redis's classic result:
 /// the same three integers.
@@ -106,9 +107,12 @@ internal sealed class AppendScript
 internal readonly record struct AppendOutcome(long Stored, long Pending, long Dropped)
 {
     /// <summary>The reply as the classic path gives it.</summary>
-    public static AppendOutcome From(RedisResult result) => result.Resp2Type == ResultType.Array && result.Length == 3
-        ? new((long)result[0], (long)result[1], (long)result[2])
-        : throw Unexpected(result.Resp2Type.ToString());
+    public static AppendOutcome From(RedisResult result) => result.Resp2Type switch
+    {
+        ResultType.Integer => new((long)result, 0, 0),
+        ResultType.Array when result.Length == 3 => new((long)result[0], (long)result[1], (long)result[2]),
+        _ => throw Unexpected(result.Resp2Type.ToString()),
+    };
 
     /// <summary>The reply read from the pooled buffer (ReadRedisValue measured 72 B per append).</summary>
     public static AppendOutcome From(RespResult reply)
@@ -118,7 +122,7 @@ internal readonly record struct AppendOutcome(long Stored, long Pending, long Dr
             var reader = reply.Read();
             if (!reader.IsAggregate)
             {
-                throw Unexpected(reply.Prefix.ToString());
+                return new(Integer(ref reader, reply), 0, 0);
             }
 
             reader.MoveNext();
@@ -139,5 +143,5 @@ internal readonly record struct AppendOutcome(long Stored, long Pending, long Dr
             ? value
             : throw Unexpected(reply.Prefix.ToString());
 
-    private static RedisException Unexpected(string what) => new($"append.lua answered {what} instead of three integers.");
+    private static RedisException Unexpected(string what) => new($"append.lua answered {what} instead of an integer or three.");
 }
