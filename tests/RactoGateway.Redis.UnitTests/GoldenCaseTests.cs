@@ -34,11 +34,41 @@ public sealed class GoldenCaseTests
         Assert.Equal(Window(golden.After).Select(e => MessageCodec.TryDecode(GoldenCase.Bytes(e))), kept);
     }
 
+    public static TheoryData<string> ToolCases() => [.. GoldenCase.All.Where(c => c.Tools).Select(c => c.Name)];
+
+    /// <summary>
+    /// The window rule and the model rule agree on what a unit is: under tool-call-aware windows, the window a case keeps
+    /// (append.lua's, on every server) is one that ModelHistory sends as stored, leaving out nothing but a trailing tool
+    /// call whose results have not been appended yet. A window starting at an orphan tool result, or keeping a call
+    /// without its results in the middle, would lose messages here.
+    /// </summary>
+    [Theory, MemberData(nameof(ToolCases))]
+    public void ModelHistory_sends_the_golden_window_as_stored(string name)
+    {
+        var golden = GoldenCase.All.Single(c => c.Name == name);
+        var window = Window(golden.After).Select(e => MessageCodec.TryDecode(GoldenCase.Bytes(e))!).ToList();
+
+        var sent = ModelHistory.Filter(window);
+
+        Assert.Equal(window.Take(sent.Count), sent);
+        var left = window.Skip(sent.Count).ToList();
+        if (left.Count > 0)
+        {
+            // Only the newest exchange may be left out, and only because it waits for its results.
+            Assert.Equal(ChatRoles.Assistant, left[0].Role);
+            Assert.NotNull(left[0].ToolCalls);
+            Assert.All(left.Skip(1), m => Assert.Equal(ChatRoles.Tool, m.Role));
+            var answered = left.Skip(1).Select(m => m.ToolCallId).ToHashSet();
+            Assert.Contains(left[0].ToolCalls!, call => !answered.Contains(call.Id));
+        }
+    }
+
     [Fact]
     public void There_are_golden_cases_for_both_languages()
     {
         Assert.True(GoldenCase.All.Count >= 30);
         Assert.True(GoldenCase.All.Count(c => c.CSharp) >= 25);
+        Assert.True(GoldenCase.All.Count(c => c.Tools) >= 8);
     }
 
     /// <summary>The list without its rolling summary and the pending elements after it.</summary>
