@@ -14,7 +14,7 @@ namespace RactoGateway.Redis.Samples.Tests;
 /// <para>What differs from a newcomer's run, and only that: (1) the one substitution in the program's text,
 /// <c>localhost:6379</c> becomes the loopback port of a server this test started (a fresh redis-server per program, or a
 /// Garnet with vector sets for a program that uses recall); (2) the packages of this repository come from a folder this
-/// test packed from the working tree, once per run, with a version of their own (<see cref="PackedPackages"/>), and
+/// test packed from the working tree, once per run, with a version of their own, each packed before the first program that names it (<see cref="PackedPackages"/>), and
 /// <c>dotnet add package</c> is given a version (the packed one, or the one Directory.Packages.props pins for other
 /// packages), so that restore works offline from the machine's NuGet cache. The nuget.config of the run adds the packed
 /// folder to the sources the machine's user-level NuGet config already names.</para>
@@ -57,7 +57,8 @@ public sealed partial class ReadmeRunTests(PackedPackages packages, ITestOutputH
         Assert.True(program.Output is not null, $"{name}: no ```text block right after the ```csharp block");
         var clock = Stopwatch.StartNew();
 
-        var folder = await packages.FolderAsync();
+        await packages.FolderAsync(program.Packages);
+        output.WriteLine($"packed: {clock.Elapsed.TotalSeconds:F1} s");
         var dir = Path.Combine(packages.Root, "programs", Slug(name));
         Directory.CreateDirectory(dir);
 
@@ -76,7 +77,8 @@ public sealed partial class ReadmeRunTests(PackedPackages packages, ITestOutputH
 
         output.WriteLine($"{name}: {clock.Elapsed.TotalSeconds:F1} s (packages {string.Join(", ", program.Packages)}; server {server?.Name ?? "none"})");
         Assert.True(run.ExitCode == 0, $"{name}: exit {run.ExitCode}\nstdout:\n{run.Stdout}\nstderr:\n{run.Stderr}");
-        Assert.Equal(program.Output, run.Stdout.ReplaceLineEndings("\n").TrimEnd('\n'));
+        var printed = run.Stdout.ReplaceLineEndings("\n").TrimEnd('\n');
+        Assert.True(program.Output == printed, $"{name} printed (between the lines):\n---\n{printed}\n---\nthe docs show:\n---\n{program.Output}\n---\nstderr:\n{run.Stderr}");
     }
 
     private static async Task<ITestServer?> StartServerAsync(string code)
@@ -94,9 +96,10 @@ public sealed partial class ReadmeRunTests(PackedPackages packages, ITestOutputH
 
     private async Task Dotnet(string dir, params string[] args)
     {
+        var clock = Stopwatch.StartNew();
         var result = await Run(dir, TimeSpan.FromMinutes(10), "dotnet", args);
         Assert.True(result.ExitCode == 0, $"dotnet {string.Join(' ', args)}: exit {result.ExitCode}\n{result.Stdout}\n{result.Stderr}");
-        output.WriteLine($"dotnet {args[0]} {(args.Length > 1 ? args[1] : "")}: ok");
+        output.WriteLine($"dotnet {string.Join(' ', args.Take(4).Select(Path.GetFileName))}: {clock.Elapsed.TotalSeconds:F1} s");
     }
 
     internal static async Task<(int ExitCode, string Stdout, string Stderr)> Run(string dir, TimeSpan timeout, string file, params string[] args)
@@ -155,6 +158,9 @@ public sealed partial class ReadmeRunTests(PackedPackages packages, ITestOutputH
 /// <summary>The programs of README.md and docs/*.md, read from the working tree.</summary>
 internal static partial class DocPrograms
 {
+    /// <summary>The clone this test was built in.</summary>
+    public static string RepositoryRoot { get; } = FindRoot();
+
     /// <summary>Every program: all of README.md's blocks, and docs/*.md's blocks that name their packages.</summary>
     public static readonly Lazy<IReadOnlyList<DocProgram>> All = new(() =>
     {
@@ -181,8 +187,6 @@ internal static partial class DocPrograms
 
         return programs;
     });
-
-    public static string RepositoryRoot { get; } = FindRoot();
 
     /// <summary>The <c>```csharp</c> blocks of a Markdown file, each with its heading and the <c>```text</c> block right
     /// after it (one blank line between), or null.</summary>
@@ -245,15 +249,16 @@ internal sealed record DocProgram(string Name, string Code, string? Output, stri
 
 /// <summary>
 /// This repository's packages, packed once per test run from the working tree into a temporary folder, with a version
-/// no other run uses (so the NuGet cache can never hand back an older build): only the packages the programs name (the
-/// chatmem tool is never packed). The run restores into a global packages folder of its own that falls back to the
+/// no other run uses (so the NuGet cache can never hand back an older build): only the packages the programs name, each
+/// when the first program that names it runs (the chatmem tool is never packed). The run restores into a global packages folder of its own that falls back to the
 /// machine's (<c>~/.nuget/packages</c>): nothing is written to the machine's cache, and what is in it is used offline.
 /// Everything is deleted when the run ends.
 /// </summary>
 public sealed class PackedPackages : IDisposable
 {
-    private readonly Lazy<Task<string>> _folder;
-    private readonly IReadOnlyDictionary<string, string> _pinned;
+    private readonly SemaphoreSlim _lock = new(1, 1);
+    private readonly HashSet<string> _packed = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _pinned;
 
     public PackedPackages()
     {
@@ -263,7 +268,6 @@ public sealed class PackedPackages : IDisposable
         _pinned = XDocument.Load(Path.Combine(DocPrograms.RepositoryRoot, "Directory.Packages.props"))
             .Descendants("PackageVersion")
             .ToDictionary(e => (string)e.Attribute("Include")!, e => (string)e.Attribute("Version")!, StringComparer.OrdinalIgnoreCase);
-        _folder = new Lazy<Task<string>>(PackAsync);
     }
 
     /// <summary>The run's folder: the packed packages, the NuGet config, the global packages folder, the programs.</summary>
@@ -272,8 +276,9 @@ public sealed class PackedPackages : IDisposable
     /// <summary>The version of every package packed in this run.</summary>
     public string Version { get; }
 
-    /// <summary>The folder of packed packages, packing them on first use.</summary>
-    public Task<string> FolderAsync() => _folder.Value;
+    /// <summary>The folder of packed packages, after packing those of <paramref name="packages"/> (this repository's)
+    /// that no earlier program of the run packed.</summary>
+    public Task<string> FolderAsync(IEnumerable<string> packages) => PackAsync(packages);
 
     /// <summary>The version <c>dotnet add package</c> is given: this run's for this repository's packages, else the
     /// one Directory.Packages.props pins (in the NuGet cache after the repository's own restore).</summary>
@@ -284,10 +289,49 @@ public sealed class PackedPackages : IDisposable
 
     private static bool IsOurs(string id) => id.StartsWith("RactoGateway.", StringComparison.Ordinal);
 
-    private async Task<string> PackAsync()
+    private async Task<string> PackAsync(IEnumerable<string> packages)
     {
-        var folder = Path.Combine(Root, "packages-local");
-        Directory.CreateDirectory(folder);
+        await _lock.WaitAsync();
+        try
+        {
+            var folder = Path.Combine(Root, "packages-local");
+            if (!Directory.Exists(folder))
+            {
+                Directory.CreateDirectory(folder);
+                await WriteNuGetConfigAsync(folder);
+            }
+
+            // RactoGateway.Redis first: the other packages depend on it.
+            var ids = packages.Where(IsOurs).Append("RactoGateway.Redis").Distinct(StringComparer.Ordinal)
+                .OrderBy(id => id != "RactoGateway.Redis").ThenBy(id => id, StringComparer.Ordinal);
+            foreach (var id in ids.Where(id => !_packed.Contains(id)))
+            {
+                var project = Path.Combine(DocPrograms.RepositoryRoot, "src", id, id + ".csproj");
+                if (!File.Exists(project))
+                {
+                    throw new InvalidOperationException($"A program names the package {id}, but there is no {project}.");
+                }
+
+                var pack = await ReadmeRunTests.Run(Root, TimeSpan.FromMinutes(15), "dotnet", "pack", project, "-c", "Release", "-o", folder,
+                    $"-p:Version={Version}", "-p:NuGetAudit=false", "-p:IncludeSymbols=false", "-nologo", "-v:q", "-clp:ErrorsOnly");
+                if (pack.ExitCode != 0)
+                {
+                    throw new InvalidOperationException($"dotnet pack {id}: exit {pack.ExitCode}\n{pack.Stdout}\n{pack.Stderr}");
+                }
+
+                _packed.Add(id);
+            }
+
+            return folder;
+        }
+        finally
+        {
+            _lock.Release();
+        }
+    }
+
+    private async Task WriteNuGetConfigAsync(string folder)
+    {
         var machineCache = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
             ? configured
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
@@ -305,27 +349,6 @@ public sealed class PackedPackages : IDisposable
               </fallbackPackageFolders>
             </configuration>
             """);
-
-        // RactoGateway.Redis first: the other packages depend on it.
-        var ids = DocPrograms.All.Value.SelectMany(p => p.Packages).Where(IsOurs).Append("RactoGateway.Redis")
-            .Distinct(StringComparer.Ordinal).OrderBy(id => id != "RactoGateway.Redis").ThenBy(id => id, StringComparer.Ordinal);
-        foreach (var id in ids)
-        {
-            var project = Path.Combine(DocPrograms.RepositoryRoot, "src", id, id + ".csproj");
-            if (!File.Exists(project))
-            {
-                throw new InvalidOperationException($"A program names the package {id}, but there is no {project}.");
-            }
-
-            var pack = await ReadmeRunTests.Run(Root, TimeSpan.FromMinutes(15), "dotnet", "pack", project, "-c", "Release", "-o", folder,
-                $"-p:Version={Version}", "-p:NuGetAudit=false", "-p:IncludeSymbols=false", "-nologo", "-v:q", "-clp:ErrorsOnly");
-            if (pack.ExitCode != 0)
-            {
-                throw new InvalidOperationException($"dotnet pack {id}: exit {pack.ExitCode}\n{pack.Stdout}\n{pack.Stderr}");
-            }
-        }
-
-        return folder;
     }
 
     public void Dispose()
@@ -341,5 +364,7 @@ public sealed class PackedPackages : IDisposable
         catch (UnauthorizedAccessException)
         {
         }
+
+        _lock.Dispose();
     }
 }
