@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Packs every package and proves the library trims cleanly; ends with "pack: PASS" or "pack: FAIL (reasons)".
 #   scripts/pack.sh [output-dir]     packages go to output-dir (default: artifacts/packages)
-# 1. dotnet pack -c Release of RactoGateway.Redis.slnx: RactoGateway.Redis, .Tokenizers, .Embeddings, .Agents (when present) and
+# 1. dotnet pack -c Release of RactoGateway.Redis.slnx: RactoGateway.Redis, .Tokenizers, .Embeddings, .Offline, .Agents (when present) and
 #    the chatmem tool (RactoGateway.Redis.Cli), each .nupkg with README.md, XML docs and a .snupkg of symbols.
 # 2. dotnet publish samples/TrimmedSample -c Release -r linux-x64 -p:PublishTrimmed=true: no IL2xxx/IL3xxx warning.
 set -uo pipefail
@@ -17,7 +17,7 @@ if ! dotnet pack RactoGateway.Redis.slnx -c Release -o "$out" -nologo -clp:Error
   failures+=("dotnet pack failed")
 fi
 
-expected=(RactoGateway.Redis RactoGateway.Redis.Tokenizers RactoGateway.Redis.Embeddings RactoGateway.Redis.Cli)
+expected=(RactoGateway.Redis RactoGateway.Redis.Tokenizers RactoGateway.Redis.Embeddings RactoGateway.Redis.Offline RactoGateway.Redis.Cli)
 [[ -d src/RactoGateway.Redis.Agents ]] && expected+=(RactoGateway.Redis.Agents)
 for id in "${expected[@]}"; do
   nupkg=$(ls "$out/$id".[0-9]*.nupkg 2>/dev/null | head -1)

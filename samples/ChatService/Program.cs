@@ -6,6 +6,7 @@
 using ChatService;
 using Microsoft.Extensions.AI;
 using RactoGateway.Redis;
+using RactoGateway.Redis.Offline;
 
 var builder = WebApplication.CreateSlimBuilder(args);
 builder.Services.ConfigureHttpJsonOptions(json => json.SerializerOptions.TypeInfoResolverChain.Insert(0, ChatServiceJsonContext.Default));
@@ -15,7 +16,7 @@ var redisUrl = builder.Configuration["Redis"] ?? "redis://127.0.0.1:6379";
 builder.Services.AddRedisChatMemory(redisUrl);   // window and TTL bind from the "ChatMemory" section
 
 // The model: an OpenAI-compatible endpoint when Model:Endpoint and Model:Name are set (Model:ApiKey optional), otherwise
-// the deterministic offline echo model.
+// the deterministic offline echo model of RactoGateway.Redis.Offline ("echo: {message} (I remember N earlier messages)").
 builder.Services.AddChatClient(Model(builder.Configuration)).UseChatMemory();
 
 var app = builder.Build();
@@ -48,4 +49,4 @@ static IChatClient Model(IConfiguration configuration) =>
     configuration["Model:Endpoint"] is { Length: > 0 } endpoint && configuration["Model:Name"] is { Length: > 0 } name
         ? new OpenAI.Chat.ChatClient(name, new System.ClientModel.ApiKeyCredential(configuration["Model:ApiKey"] is { Length: > 0 } key ? key : "none"),
             new OpenAI.OpenAIClientOptions { Endpoint = new Uri(endpoint) }).AsIChatClient()
-        : new OfflineEchoChatClient();
+        : new EchoChatClient();

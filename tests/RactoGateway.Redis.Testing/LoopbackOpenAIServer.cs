@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
+using RactoGateway.Redis.Offline;
 
 namespace RactoGateway.Redis.Testing;
 

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
+using RactoGateway.Redis.Offline;
 
 namespace RactoGateway.Redis.Testing;
 

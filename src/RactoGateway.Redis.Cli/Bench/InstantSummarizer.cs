@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 
 namespace RactoGateway.Redis.Cli.Bench;
@@ -5,15 +6,26 @@ namespace RactoGateway.Redis.Cli.Bench;
 /// <summary>The summarizing "model" of <c>chatmem bench --summarize --summarizer instant</c>: it answers a constant short
 /// text at once, so that a run measures what summarization costs the memory and Redis (the scripts that read the pending
 /// messages and commit the summary), not a model's latency.</summary>
-internal sealed class InstantSummarizer : Chat.OfflineChatClient
+internal sealed class InstantSummarizer : IChatClient
 {
     public const string Text = "The user and the assistant talked; nothing to keep.";
 
     private static readonly Task<ChatResponse> Answer = Task.FromResult(new ChatResponse(new ChatMessage(ChatRole.Assistant, Text)));
 
     // The same answer every time, allocated once: a bench measures the memory, not this.
-    public override Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+    public Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
         Answer;
 
-    protected override string Reply(IReadOnlyList<ChatMessage> sent, ChatOptions? options) => Text;
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(
+        IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await Task.Yield();
+        yield return new ChatResponseUpdate(ChatRole.Assistant, Text);
+    }
+
+    public object? GetService(Type serviceType, object? serviceKey = null) => serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+
+    public void Dispose()
+    {
+    }
 }

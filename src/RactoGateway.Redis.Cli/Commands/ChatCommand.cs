@@ -5,6 +5,7 @@ using OpenAI;
 using RactoGateway.Redis.Cli.Chat;
 using RactoGateway.Redis.Cli.Hosting;
 using RactoGateway.Redis.Embeddings;
+using RactoGateway.Redis.Offline;
 using Spectre.Console;
 using StackExchange.Redis;
 
@@ -20,7 +21,7 @@ namespace RactoGateway.Redis.Cli.Commands;
 /// the stored records as they are. With <c>--summarize</c> (or CHATMEM_SUMMARIZE=1), a <see cref="ChatMemorySummarizer"/>
 /// folds what leaves the window into the conversation's rolling summary, inline (each turn's append returns once it is
 /// folded, so nothing is left for a background loop this one-shot process would not wait for), with the same model, or
-/// offline with the <see cref="OfflineSummarizer"/>; the summary is sent to the model as a system message. With
+/// offline with RactoGateway.Redis.Offline's <see cref="ConcatenatingSummarizer"/>; the summary is sent to the model as a system message. With
 /// <c>--summarize</c> it also recalls by default (<c>--no-recall</c> turns it off): the summarizer indexes what it folds
 /// with the offline MiniLM embedder, and before each model call the middleware (<c>RecallTop</c> 5) adds the
 /// recalled messages for the user's line as one context message; on a server without vector sets one line on stderr
@@ -57,7 +58,7 @@ internal static class ChatCommand
 
             // The memory is composed with its summarizer (inline) and recall, so that every fold is indexed.
             using var embeddings = config.Summarize && !parsed.GetValue(noRecall) ? new MiniLMEmbeddingGenerator() : null;
-            using var offlineSummarizer = config.Summarize && inner is EchoAssistant ? new OfflineSummarizer() : null;
+            using var offlineSummarizer = config.Summarize && inner is EchoAssistant ? new ConcatenatingSummarizer() : null;
             var summaryLog = new StderrLogger<ChatMemorySummarizer>();
             var features = new ChatMemoryFeatures();
             if (config.Summarize)

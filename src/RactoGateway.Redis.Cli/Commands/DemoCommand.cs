@@ -1,5 +1,5 @@
 using System.CommandLine;
-using RactoGateway.Redis.Cli.Chat;
+using RactoGateway.Redis.Offline;
 using RactoGateway.Redis.Cli.Hosting;
 using RactoGateway.Redis.Embeddings;
 using Spectre.Console;
@@ -30,7 +30,7 @@ internal static class DemoCommand
             var config = CliOptions.Config(parsed, defaultMaxTurns: 3);
             config.Summarize = true; // the demo's own conversation: both replicas keep what slides out
             using var embeddings = new MiniLMEmbeddingGenerator();
-            using var offlineSummarizer = new OfflineSummarizer();
+            using var offlineSummarizer = new ConcatenatingSummarizer();
             var replicas = new[] { session.Open(config, new ChatMemoryFeatures().AddSummarizer(offlineSummarizer).AddRecall(embeddings)), session.Open(config) };
             var recall = replicas[0].GetRequiredService<ChatMemoryRecall>();
             var summarizer = replicas[0].GetRequiredService<ChatMemorySummarizer>();

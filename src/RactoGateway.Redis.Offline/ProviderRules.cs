@@ -1,7 +1,7 @@
-using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 
-namespace RactoGateway.Redis.Testing;
+namespace RactoGateway.Redis.Offline;
 
 /// <summary>Which providers' message rules a request must satisfy.</summary>
 [Flags]
@@ -26,26 +26,30 @@ public sealed record ProviderError(string Provider, string? Param, string Messag
     /// <summary>The error type both providers use for a malformed request.</summary>
     public string Type { get; init; } = "invalid_request_error";
 
-    /// <summary>The error body the provider sends.</summary>
-    public string ToJson() => Provider == "anthropic"
-        ? JsonSerializer.Serialize(new Dictionary<string, object?>
+    /// <summary>The error body the provider sends (JSON).</summary>
+    /// <returns>Anthropic's <c>{"type":"error","error":{...}}</c> or OpenAI's <c>{"error":{...}}</c>.</returns>
+    public string ToJson() => (Provider == "anthropic"
+        ? new JsonObject
         {
             ["type"] = "error",
-            ["error"] = new Dictionary<string, object?> { ["type"] = Type, ["message"] = Message },
-        })
-        : JsonSerializer.Serialize(new Dictionary<string, object?>
+            ["error"] = new JsonObject { ["type"] = Type, ["message"] = Message },
+        }
+        : new JsonObject
         {
-            ["error"] = new Dictionary<string, object?> { ["message"] = Message, ["type"] = Type, ["param"] = Param, ["code"] = null },
-        });
+            ["error"] = new JsonObject { ["message"] = Message, ["type"] = Type, ["param"] = Param, ["code"] = null },
+        }).ToJsonString();
 
     /// <inheritdoc />
     public override string ToString() => $"HTTP {Status} from {Provider}: {Type}: {Message}" + (Param is null ? "" : $" (param {Param})");
 }
 
-/// <summary>The exception a strict test model throws for a request a real provider would refuse.</summary>
-public sealed class ProviderRejectedException : Exception
+/// <summary>The exception <see cref="EchoChatClient"/> (and any strict test model) throws for a request a real
+/// provider would refuse; its message is the provider's, with the offending message's index.</summary>
+public sealed class ProviderRejectedException : InvalidOperationException
 {
     /// <summary>Wraps <paramref name="error"/>.</summary>
+    /// <param name="error">What the provider said.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="error"/> is null.</exception>
     public ProviderRejectedException(ProviderError error)
         : base(error?.ToString())
     {
@@ -58,7 +62,8 @@ public sealed class ProviderRejectedException : Exception
 }
 
 /// <summary>
-/// The message rules real providers enforce, checked on the Microsoft.Extensions.AI messages a client would send.
+/// The message rules real providers enforce, checked offline on the Microsoft.Extensions.AI messages a client would
+/// send: the one owner of these rules (<see cref="EchoChatClient"/> and the repository's strict test model check with it).
 /// Indexes in errors count wire messages: M.E.AI's OpenAI adapter sends one <c>tool</c> message per
 /// <see cref="FunctionResultContent"/>.
 /// </summary>
@@ -90,6 +95,10 @@ public static class ProviderRules
 {
     /// <summary>The first rule <paramref name="messages"/> breaks, or <see langword="null"/> when every provider in
     /// <paramref name="dialect"/> accepts them.</summary>
+    /// <param name="messages">The request's messages, in order.</param>
+    /// <param name="dialect">Whose rules to check (OpenAI's always).</param>
+    /// <returns>The error the first refusing provider answers with, or <see langword="null"/>.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="messages"/> is null.</exception>
     public static ProviderError? Check(IReadOnlyList<ChatMessage> messages, ProviderDialect dialect = ProviderDialect.OpenAI)
     {
         ArgumentNullException.ThrowIfNull(messages);
