@@ -1,6 +1,6 @@
 namespace RactoGateway.Redis.Cli;
 
-/// <summary>What chatmem returns to the shell, by the kind of failure (listed in <c>chatmem --help</c> and the README).</summary>
+/// <summary>What chatmem returns to the shell, by the kind of failure (listed in <c>chatmem --help</c> and docs/cli.md).</summary>
 internal static class ExitCodes
 {
     public const int Ok = 0;

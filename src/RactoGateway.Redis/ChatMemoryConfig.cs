@@ -93,7 +93,7 @@ public sealed class ChatMemoryConfig
     /// Keep what leaves the window for a rolling summary (default <see langword="false"/>: what leaves the window is gone,
     /// as in ractogateway). When on, messages the window evicts stay in the conversation's list as pending, after one
     /// <c>system</c> element that holds the summary's text, until a <see cref="ChatMemorySummarizer"/> folds them into
-    /// that text (README, "Beyond the window"). Every writer of a conversation must use the same setting.
+    /// that text (docs/summary.md). Every writer of a conversation must use the same setting.
     /// </summary>
     public bool Summarize { get; set; }
 

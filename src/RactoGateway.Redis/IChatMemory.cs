@@ -51,7 +51,7 @@ public interface IChatMemory
 #pragma warning restore RS0026
 
     /// <summary>The history to send to a model before <paramref name="request"/>, as Microsoft.Extensions.AI messages, so
-    /// that history and request together are a request OpenAI and Anthropic accept (see the README, "What a model
+    /// that history and request together are a request OpenAI and Anthropic accept (see docs/windows.md, "What a model
     /// receives is always valid"). This is what the adapters send.</summary>
     /// <param name="conversationId">Opaque id of the conversation.</param>
     /// <param name="request">The new messages that will follow the history.</param>

@@ -2,7 +2,7 @@ using RactoGateway.Redis.Testing;
 
 namespace RactoGateway.Redis.Tests;
 
-/// <summary>An owned conversation's title is its first user message, whenever its owner was recorded (the README
+/// <summary>An owned conversation's title is its first user message, whenever its owner was recorded (docs/recall.md
 /// recommends at its start, before any message).</summary>
 public sealed class OwnerTitleTests
 {

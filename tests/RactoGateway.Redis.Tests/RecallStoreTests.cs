@@ -503,7 +503,7 @@ public class RecallStoreTests
     [Fact]
     public async Task The_owner_index_works_for_a_least_privilege_user_with_the_documented_rules()
     {
-        // docs/recall-storage.md: the README's rules plus ~{prefix}#* and the owner index's commands (redis-server 7 has no
+        // docs/recall-storage.md: the rules of docs/security.md plus ~{prefix}#* and the owner index's commands (redis-server 7 has no
         // vector set commands to grant).
         await using var bed = await TestBed.CreateAsync("redis");
         var user = "recall-" + Guid.NewGuid().ToString("N");

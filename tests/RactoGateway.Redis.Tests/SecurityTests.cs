@@ -90,7 +90,7 @@ public class SecurityTests(ITestOutputHelper output)
 
         Assert.Equal(["not yours"], (await admin.GetDatabase().ListRangeAsync("other:secret")).Select(v => (string)v!));
 
-        // WaitForReplicas needs EXISTS and WAIT as well (README): with them, the only failure is the missing replica.
+        // WaitForReplicas needs EXISTS and WAIT as well (docs/security.md): with them, the only failure is the missing replica.
         await admin.GetDatabase().ExecuteAsync("ACL", "SETUSER", "chatmem", "+exists", "+wait");
         await using (var waiting = new RedisChatMemory(url, new ChatMemoryConfig { KeyPrefix = prefix, WaitForReplicas = 1, WaitForReplicasTimeout = TimeSpan.FromMilliseconds(100) }, captured))
         {
@@ -113,7 +113,7 @@ public class SecurityTests(ITestOutputHelper output)
     [Fact]
     public async Task The_acl_test_server_really_restricts_the_memory_so_the_whole_suite_runs_with_least_privilege()
     {
-        // Every [Theory, AllServers] test also runs on "acl", connecting as the README's least-privilege user.
+        // Every [Theory, AllServers] test also runs on "acl", connecting as the least-privilege user of docs/security.md.
         var server = await TestServers.GetAsync("acl");
         await using var allowed = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = TestServers.UniquePrefix() });
         await using var outside = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = "elsewhere" });

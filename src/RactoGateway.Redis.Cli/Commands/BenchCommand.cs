@@ -30,7 +30,7 @@ internal static class BenchCommand
         };
         var minThreads = new Option<int>("--min-threads")
         {
-            Description = "ThreadPool.SetMinThreads for workers and I/O before running (0 leaves the runtime's default). See the README, \"Thread pool\".",
+            Description = "ThreadPool.SetMinThreads for workers and I/O before running (0 leaves the runtime's default). See docs/throughput.md, \"Thread pool minimum\".",
             DefaultValueFactory = _ => 0,
         };
         var pinSystem = new Option<bool>("--pin-system")

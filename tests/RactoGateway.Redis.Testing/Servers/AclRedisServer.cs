@@ -3,7 +3,7 @@ using StackExchange.Redis;
 namespace RactoGateway.Redis.Testing.Servers;
 
 /// <summary>
-/// A redis-server where the memory connects as the least-privilege ACL user of the README ("Least privilege"), allowed
+/// A redis-server where the memory connects as the least-privilege ACL user of docs/security.md ("Least privilege"), allowed
 /// only keys <c>~test:*</c> (every test prefix starts with <c>test:</c>) and only the commands the library uses. Tests
 /// inspect Redis through <see cref="ITestServer.AdminConnectionString"/> (the unrestricted default user).
 /// </summary>
@@ -49,7 +49,7 @@ public sealed class AclRedisServer : ITestServer
     public ValueTask DisposeAsync() => _server.DisposeAsync();
 
     /// <summary>
-    /// The commands the library needs, and nothing else (README "Least privilege"). EVALSHA/EVAL run the append script, whose
+    /// The commands the library needs, and nothing else (docs/security.md, "Least privilege"). EVALSHA/EVAL run the append script, whose
     /// RPUSH, LPUSH, LTRIM and PEXPIRE Redis 7 checks against the same user; SCRIPT LOAD is how StackExchange.Redis caches it;
     /// LRANGE, LLEN and UNLINK (DEL on servers before 4.0) are reads, counts and clears; the rest is StackExchange.Redis's
     /// handshake and keep-alive. Two handshake probes stay refused on purpose, and StackExchange.Redis carries on without
