@@ -108,7 +108,7 @@ public sealed class BranchTests
         Assert.Equal(history.Take(503), await bed.Memory.GetHistoryAsync("f"));
 
         // Truncate the source to its first 303 messages: the head, the summary and the pending part stay byte for byte.
-        Assert.Equal(600, await bed.Memory.TruncateAsync("c", 303));
+        Assert.Equal(500, await bed.Memory.TruncateAsync("c", 303));
         Assert.Equal(raw.Take(403), await RawAsync(bed, "c"));
         Assert.Equal(history.Take(303), await bed.Memory.GetHistoryAsync("c"));
 
@@ -163,8 +163,8 @@ public sealed class BranchTests
 
         // Source and target on different slots (on a cluster, different nodes may own them): the fork is a read, then a
         // write of the target alone.
-        var slot = bed.RawConnection.HashSlot(bed.Key("src"));
-        var dst = Enumerable.Range(0, 100).Select(i => $"dst{i}").First(d => bed.RawConnection.HashSlot(bed.Key(d)) != slot);
+        var slot = bed.RawConnection.HashSlot(bed.Key("src")); // -1 but on a cluster
+        var dst = server == "cluster" ? Enumerable.Range(0, 100).Select(i => $"dst{i}").First(d => bed.RawConnection.HashSlot(bed.Key(d)) != slot) : "dst";
 
         // Attempt 1 read the source (the fork's first step, as the memory sends it) and died before writing: nothing was
         // written, and the retry writes the whole copy.
@@ -196,7 +196,7 @@ public sealed class BranchTests
         await using var bed = await TestBed.CreateAsync(server, c => c.Window.PinSystemMessages = true);
         bed.Memory.AppendMany("c", [S("p"), U("q1"), A("a1"), U("q2"), A("a2")]);
 
-        Assert.Equal(3, bed.Memory.Fork("c", "d", 2));
+        Assert.Equal(2, bed.Memory.Fork("c", "d", 2));
         Assert.Equal(2, bed.Memory.Truncate("c", 3));
         Assert.Equal([S("p"), U("q1"), A("a1")], bed.Memory.GetHistory("c"));
         Assert.Equal([S("p"), U("q1")], bed.Memory.GetHistory("d"));
