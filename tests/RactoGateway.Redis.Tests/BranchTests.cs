@@ -327,4 +327,43 @@ public sealed class BranchTests
 
         Assert.Empty(model.Rejections);
     }
+
+    [Theory, VectorServers]
+    public async Task Truncate_removes_no_recall_entry_and_recall_of_a_fork_sees_only_what_left_the_copys_own_window(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server, c => { c.MaxTurns = 2; c.Summarize = true; },
+            features: new ChatMemoryFeatures().AddRecall(new WordHashEmbeddingGenerator()));
+        var recall = bed.Memory.GetRequiredService<ChatMemoryRecall>();
+        var summarizer = new ChatMemorySummarizer(bed.Memory, new StrictChatClient { Responder = FoldReplies.Fold });
+        await bed.Memory.AppendAsync("c", "user", "My dog is called Biscuit.");
+        for (var n = 0; n < 20; n++)
+        {
+            await bed.Memory.AppendAsync("c", n % 2 == 0 ? "assistant" : "user", $"Chatter about hiking number {n}.");
+        }
+
+        Assert.Equal(17, await summarizer.SummarizePendingAsync("c"));
+        var vectors = (RedisKey)$"{bed.Config.KeyPrefix}#recall:c";
+        Assert.Equal(17, (long)await bed.Raw.ExecuteAsync("VCARD", vectors));
+
+        // Truncate: the summary and the window's first message stay; no recall entry goes, and recall still finds the dog.
+        await bed.Memory.TruncateAsync("c", 2);
+        Assert.Equal(17, (long)await bed.Raw.ExecuteAsync("VCARD", vectors));
+        Assert.Equal("My dog is called Biscuit.", (await recall.RecallAsync("c", "What is my dog called?", top: 1))[0].Message.Content);
+
+        // Fork: the copy's recall starts empty; what leaves the copy's window is indexed for the copy alone.
+        await bed.Memory.ForkAsync("c", "f", 2);
+        Assert.False(await bed.Raw.KeyExistsAsync($"{bed.Config.KeyPrefix}#recall:f"));
+        Assert.Empty(await recall.RecallAsync("f", "What is my dog called?", top: 5));
+        for (var n = 0; n < 6; n++)
+        {
+            await bed.Memory.AppendAsync("f", n % 2 == 0 ? "user" : "assistant", $"Copy talk about dogs number {n}.");
+        }
+
+        Assert.Equal(3, await summarizer.SummarizePendingAsync("f"));
+        var found = await recall.RecallAsync("f", "What is my dog called?", top: 10);
+        Assert.Equal(3, found.Count);
+        Assert.All(found, m => Assert.Equal("f", m.ConversationId));
+        Assert.Equal([17L, 18L, 19L], found.Select(m => m.Position).Order());
+        Assert.Equal(17, (long)await bed.Raw.ExecuteAsync("VCARD", vectors));
+    }
 }
