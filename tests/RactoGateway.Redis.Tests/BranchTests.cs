@@ -366,4 +366,57 @@ public sealed class BranchTests
         Assert.Equal([17L, 18L, 19L], found.Select(m => m.Position).Order());
         Assert.Equal(17, (long)await bed.Raw.ExecuteAsync("VCARD", vectors));
     }
+
+    /// <summary>docs/branches.md's example, run: its body is the one between the markers below (but for the URL and the
+    /// writer it prints to), and what it prints is the page's text block.</summary>
+    [Fact]
+    public async Task The_example_of_docs_branches_md_prints_what_the_page_says()
+    {
+        var url = (await TestServers.GetAsync("redis")).ConnectionString;
+        var output = new StringWriter { NewLine = "\n" };
+
+        // example start
+        await using var memory = new RedisChatMemory(url,
+            new ChatMemoryConfig { KeyPrefix = "branches-demo", Window = { PinSystemMessages = true } });
+        await memory.ClearAsync("chat");
+        await memory.ClearAsync("chat-b");
+
+        await memory.AppendAsync("chat", "system", "You are terse.");
+        await memory.AppendTurnAsync("chat", "Name a colour.", "Blue.");
+        await memory.AppendTurnAsync("chat", "Another?", "Green.");
+
+        // A copy of the first 4 messages (the prompt, a turn, the second question), then the answer regenerated in place.
+        await memory.ForkAsync("chat", "chat-b", keep: 4);
+        await memory.TruncateAsync("chat", keep: 4);
+        await memory.AppendAsync("chat", "assistant", "Red.");
+        await memory.AppendAsync("chat-b", "assistant", "Yellow.");
+
+        foreach (var id in new[] { "chat", "chat-b" })
+        {
+            var history = await memory.GetHistoryAsync(id);
+            output.WriteLine($"{id}: {string.Join(" | ", history.Select(m => $"{m.Role}: {m.Content}"))}");
+        }
+
+        try
+        {
+            await memory.ForkAsync("chat", "chat-b", keep: 2);
+        }
+        catch (ArgumentException e)
+        {
+            output.WriteLine($"refused ({e.ParamName}): chat-b exists");
+        }
+
+        // example end
+        var root = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Parent!.Parent!.Parent!.Parent!.FullName;
+        var page = File.ReadAllText(Path.Combine(root, "docs", "branches.md")).ReplaceLineEndings("\n");
+        var source = File.ReadAllText(Path.Combine(root, "tests", "RactoGateway.Redis.Tests", "BranchTests.cs")).ReplaceLineEndings("\n");
+        var body = source.Split("        // example start\n")[1].Split("        // example end\n")[0];
+        var example = string.Join('\n', body.Split('\n').Select(line => line.Length >= 8 ? line[8..] : line))
+            .Replace("new RedisChatMemory(url,", "new RedisChatMemory(\"redis://localhost:6379\",", StringComparison.Ordinal)
+            .Replace("output.WriteLine(", "Console.WriteLine(", StringComparison.Ordinal).TrimEnd('\n');
+        var code = page.Split("```csharp\n")[1].Split("\n```")[0];
+        Assert.Equal("// dotnet add package RactoGateway.Redis\nusing RactoGateway.Redis;\n\n" + example, code);
+        var printed = page.Split("```csharp\n")[1].Split("```text\n")[1].Split("```")[0];
+        Assert.Equal(printed, output.ToString());
+    }
 }
