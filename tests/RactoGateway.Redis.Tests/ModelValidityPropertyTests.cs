@@ -11,7 +11,8 @@ namespace RactoGateway.Redis.Tests;
 /// "What a model receives is always valid", as a property: seeded random conversations (text, parallel tool calls,
 /// partial and orphan results, system messages, custom roles, empty messages) stored under every window rule and size,
 /// then read back through every model-facing path (the plain and budgeted reads, the per-request read with a request
-/// that may answer a pending call, the IChatClient middleware, the Agent Framework provider) with budgets from 0 up, and
+/// that may answer a pending call, the IChatClient middleware, the Agent Framework provider) with budgets from 0 up, a
+/// quarter of them truncated at a random message and a quarter continued as a fork of their first messages, and
 /// sent to the strict provider test model. Zero rejections. The sequence count is fixed (no timing in the assertion);
 /// the count, the requests and the time go to the test output and to <c>$CHATMEM_TEST_REPORT</c> (scripts/test.sh prints it).
 /// </summary>
@@ -56,6 +57,7 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         var requests = 0;
         var rawRefused = 0;
+        var branches = 0;
         try
         {
             for (var sequence = 0; sequence < SequencesPerServer; sequence++)
@@ -69,6 +71,22 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
                     var batch = Math.Min(messages.Count - at, 1 + random.Next(4));
                     await memory.AppendManyAsync(id, messages.GetRange(at, batch));
                     at += batch;
+                }
+
+                // Branches: now and then the conversation is cut at a random message (edit and regenerate), or continued
+                // as a fork of its first messages; what follows reads and extends the result.
+                switch (random.Next(4))
+                {
+                    case 0:
+                        await memory.TruncateAsync(id, random.Next((await memory.GetHistoryAsync(id)).Count + 1));
+                        branches++;
+                        break;
+                    case 1:
+                        await memory.ForkAsync(id, id + "f", random.Next((await memory.GetHistoryAsync(id)).Count + 1));
+                        await memory.ClearAsync(id);
+                        id += "f";
+                        branches++;
+                        break;
                 }
 
                 var budget = random.Next(0, 80);
@@ -117,7 +135,7 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
         }
 
         var line = $"model-validity property: {SequencesPerServer} sequences, {model.Rejections.Count} rejections " +
-            $"({serverName}: {requests} requests to the strict model, {rawRefused} stored histories a provider would refuse as stored, " +
+            $"({serverName}: {requests} requests to the strict model, {rawRefused} stored histories a provider would refuse as stored, {branches} truncated or forked, " +
             $"{clock.Elapsed.TotalSeconds:F1} s, seed {seed})";
         output.WriteLine(line);
         Console.WriteLine(line);

@@ -5,8 +5,8 @@ using StackExchange.Redis;
 namespace RactoGateway.Redis.Scripts;
 
 /// <summary>
-/// The one writer of <c>append.lua</c>'s and <c>restore.lua</c>'s arguments (their layout is documented at the top of
-/// each script): the rule's integers in fixed positions, then an id marker and an element per message. Every caller
+/// The one writer of <c>append.lua</c>'s, <c>restore.lua</c>'s and <c>branch.lua</c>'s arguments (their layout is
+/// documented at the top of each script): the rule's integers in fixed positions, then an id marker and an element per message. Every caller
 /// (appends pooled or classic, imports, trims, the benchmarks and the golden cases) builds them here.
 /// </summary>
 internal sealed class AppendArguments
@@ -18,6 +18,7 @@ internal sealed class AppendArguments
     private readonly RedisValue _maxPinned;
     private readonly RedisValue _wholeExchanges;
     private readonly RedisValue _maxPending;
+    private readonly RedisValue _ttl;
     private readonly RedisValue[] _header;
 
     /// <summary>The arguments of <paramref name="config"/>'s window rule; appends expire after its
@@ -28,6 +29,7 @@ internal sealed class AppendArguments
         _maxPinned = config.Window.PinSystemMessages ? config.Window.MaxPinnedMessages : 0;
         _wholeExchanges = config.Window.ToolCallAware ? 1 : 0;
         _maxPending = config.Summarize ? config.MaxPendingMessages : 0;
+        _ttl = TtlMilliseconds(config.Ttl);
         _header = Header(TtlMilliseconds(config.Ttl), replace: false);
     }
 
@@ -82,6 +84,23 @@ internal sealed class AppendArguments
             args[2 + i] = elements[i].Element;
         }
 
+        return args;
+    }
+
+    /// <summary><c>branch.lua</c>'s arguments: the first <paramref name="keep"/> messages, truncated to in place (the
+    /// list then expires after this configuration's <see cref="ChatMemoryConfig.Ttl"/>, as an append's does) or read.</summary>
+    /// <param name="keep">The messages to keep, counted as <c>GetHistoryAsync</c> lists them; not negative.</param>
+    /// <param name="truncate">Truncate the list to them; otherwise only read them (a fork's copy).</param>
+    public RedisValue[] Branch(int keep, bool truncate) => [keep, truncate ? 1 : 0, truncate ? _ttl : 0];
+
+    /// <summary><c>restore.lua</c>'s arguments for a fork's copy: <paramref name="elements"/> (as <c>branch.lua</c> read
+    /// them) stored into an empty list only, expiring after this configuration's <see cref="ChatMemoryConfig.Ttl"/>.</summary>
+    public RedisValue[] Copy(RedisValue[] elements)
+    {
+        var args = new RedisValue[2 + elements.Length];
+        args[0] = _ttl;
+        args[1] = 0;
+        elements.CopyTo(args, 2);
         return args;
     }
 

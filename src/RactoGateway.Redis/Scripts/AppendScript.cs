@@ -55,6 +55,18 @@ internal sealed class AppendScript
     /// <summary>The append of <paramref name="messages"/> to <paramref name="key"/>, as a command either transport runs.</summary>
     public AppendCommand Command(RedisKey key, ChatMemoryMessage[] messages) => new(this, key, messages);
 
+    /// <summary>branch.lua truncating <paramref name="key"/> to its first <paramref name="keep"/> messages (read by
+    /// <see cref="BranchOutcome"/>), then WAIT when replicas must acknowledge it.</summary>
+    public ScriptCommand Truncate(RedisKey key, int keep) => new(ChatMemoryScripts.Branch, key, Arguments.Branch(keep, truncate: true), _replicas);
+
+    /// <summary>branch.lua reading the first <paramref name="keep"/> messages of <paramref name="key"/> for a fork (read by
+    /// <see cref="BranchOutcome"/>); it writes nothing.</summary>
+    public ScriptCommand ReadFirst(RedisKey key, int keep) => new(ChatMemoryScripts.Branch, key, Arguments.Branch(keep, truncate: false), ReplicaWait.None);
+
+    /// <summary>restore.lua storing a fork's copy into <paramref name="key"/> only if it is empty (see
+    /// <see cref="AppendArguments.Copy"/>); its reply, read by <see cref="BranchOutcome.Stored"/>, is -1 when the key exists.</summary>
+    public ScriptCommand Copy(RedisKey key, RedisValue[] elements) => new(ChatMemoryScripts.Restore, key, Arguments.Copy(elements), _replicas);
+
     // Imports and trims are rare, operator-driven calls: the plain transport, no auto-pipeline to set up.
     private static ChatConnection Plain(IConnectionMultiplexer connection) => new(connection, pipelined: false);
 
@@ -78,8 +90,8 @@ internal sealed class AppendScript
         public AppendOutcome Send(IDatabase database) => AppendOutcome.From(database.Evaluate(ChatMemoryScripts.Append, key, script.Arguments.Append(messages)));
     }
 
-    /// <summary>A script with arguments built by the caller (imports, trims, restores): the plain call only.</summary>
-    private readonly struct ScriptCommand(ChatMemoryScripts.LuaText script, RedisKey key, RedisValue[] args, ReplicaWait replicas) : IChatCommand<RedisResult>
+    /// <summary>A script with arguments built by the caller (imports, trims, restores, branches): the plain call only.</summary>
+    internal readonly struct ScriptCommand(ChatMemoryScripts.LuaText script, RedisKey key, RedisValue[] args, ReplicaWait replicas) : IChatCommand<RedisResult>
     {
         public RedisKey Key => key;
 

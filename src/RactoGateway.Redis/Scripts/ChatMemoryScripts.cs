@@ -20,6 +20,9 @@ internal static class ChatMemoryScripts
     /// <summary>An import of a summarized conversation, stored as exported (see <c>restore.lua</c>).</summary>
     public static readonly LuaText Restore = new("restore.lua");
 
+    /// <summary>A conversation's first messages: truncated to in place, or read for a fork (see <c>branch.lua</c>).</summary>
+    public static readonly LuaText Branch = new("branch.lua");
+
     /// <summary>The rolling summary's commit: new text, folded elements removed, compare-and-set (see <c>summary.lua</c>).</summary>
     public static readonly LuaText Summary = new("summary.lua");
 

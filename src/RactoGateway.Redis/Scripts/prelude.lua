@@ -31,6 +31,12 @@ end
 local function summaryRest(text)
   return ',"content":' .. text .. '}'
 end
+-- Whether a summary element has text yet: GetHistoryAsync lists the summary as a message only then (its rest is not
+-- summaryRest('""')). MessageCodec's ListWalk is the C# side of that rule.
+local EMPTY_REST = summaryRest('""')
+local function summaryHasText(element)
+  return string.sub(element, -#EMPTY_REST) ~= EMPTY_REST
+end
 -- A new summary's epoch: the server's clock in microseconds.
 local function newEpoch()
   local now = redis.call('TIME')
