@@ -71,6 +71,7 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
         var clock = Stopwatch.StartNew();
         var requests = 0;
         var rawRefused = 0;
+        var searchCalls = 0;
         try
         {
             for (var sequence = 0; sequence < SequencesPerServer; sequence++)
@@ -133,7 +134,9 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
                 var session = await target.Agent.CreateSessionAsync();
                 target.Agent.Provider().SetConversationId(session, id);
                 await Guard(() => target.Agent.RunAsync(searches ? RecallPlease : "next", session), Context);
-                requests += 2 + (searches && request[0].Text == RecallPlease ? 1 : 0) + (searches ? 1 : 0);
+                var extra = (searches && request[0].Text == RecallPlease ? 1 : 0) + (searches ? 1 : 0);
+                searchCalls += extra;
+                requests += 2 + extra;
                 await memory.ClearAsync(id);
             }
         }
@@ -146,7 +149,7 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
         }
 
         var line = $"model-validity property: {SequencesPerServer} sequences, {model.Rejections.Count} rejections " +
-            $"({serverName}: {requests} requests to the strict model, {rawRefused} stored histories a provider would refuse as stored, " +
+            $"({serverName}: {requests} requests to the strict model, {searchCalls} of them answering search_memory calls, {rawRefused} stored histories a provider would refuse as stored, " +
             $"{clock.Elapsed.TotalSeconds:F1} s, seed {seed})";
         output.WriteLine(line);
         Console.WriteLine(line);
