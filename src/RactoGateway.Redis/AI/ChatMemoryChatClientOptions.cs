@@ -30,7 +30,7 @@ public sealed class ChatMemoryChatClientOptions
     /// history's leading system messages. Nothing is injected when nothing is recalled, and the context message is
     /// never stored. Needs a <see cref="ChatMemoryRecall"/>: <see cref="Recall"/>, else one registered in the services
     /// (with <c>UseChatMemory</c>), else the one composed into the memory. From 1 to <see cref="MaxRecallTop"/>;
-    /// <see langword="null"/> (the default) turns recall off.
+    /// <see langword="null"/> (the default) turns automatic recall off (see <see cref="RecallMode"/> for the tool).
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is below 1 or above <see cref="MaxRecallTop"/>.</exception>
     public int? RecallTop
