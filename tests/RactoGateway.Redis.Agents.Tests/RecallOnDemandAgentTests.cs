@@ -102,6 +102,49 @@ public sealed class RecallOnDemandAgentTests
     private static List<string> LastTools(StrictChatClient model) => [.. model.Tools[^1].Select(t => t.Name).Order(StringComparer.Ordinal)];
 
     [Theory, VectorServers]
+    public async Task Both_modes_together_put_the_recalled_context_in_the_instructions_and_offer_the_tool(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server, c =>
+        {
+            c.MaxTurns = 2;
+            c.Summarize = true;
+        }, features: new ChatMemoryFeatures().AddRecall(new WordHashEmbeddingGenerator()));
+        var summarizer = new ChatMemorySummarizer(bed.Memory, new StrictChatClient { Responder = (_, _, n) => new ChatResponse(new ChatMessage(ChatRole.Assistant, $"Summary {n}.")) });
+        var model = new StrictChatClient(ProviderDialect.OpenAI | ProviderDialect.Anthropic)
+        {
+            Responder = SearchMemoryReplies.Responder(Question, "dog called", "My dog is called "),
+        };
+        var instructions = new List<string?>();
+        var client = new ChatClientBuilder(model).Use(async (messages, options, next, cancellationToken) =>
+        {
+            lock (instructions)
+            {
+                instructions.Add(options?.Instructions);
+            }
+
+            await next(messages, options, cancellationToken);
+        }).Build();
+        var agent = client.AsAIAgent(new ChatClientAgentOptions { Name = "assistant" }
+            .UseRedisChatHistory(bed.Memory)
+            .UseRedisRecall(bed.Memory.GetRequiredService<ChatMemoryRecall>(), new() { Mode = ChatMemoryRecallMode.Both, Top = 2 }));
+        var session = await agent.CreateSessionAsync();
+        var id = agent.Provider().GetConversationId(session);
+        await bed.Memory.AppendTurnAsync(id, Fact, "Lovely.");
+        for (var i = 0; i < 20; i++)
+        {
+            await bed.Memory.AppendTurnAsync(id, $"I like hiking in the mountains, day {i}.", $"Noted {i}.");
+        }
+
+        await summarizer.SummarizePendingAsync(id);
+
+        Assert.Equal(Answer, await RunAsync(agent, Question, session, streaming: false));
+        Assert.Empty(model.Rejections);
+        Assert.Equal(2, model.Calls.Count);
+        Assert.All(model.Tools, tools => Assert.Contains(tools, t => t.Name == "search_memory"));
+        Assert.All(instructions, text => Assert.Contains(ChatMemoryRecall.ContextHeading, text, StringComparison.Ordinal));
+    }
+
+    [Theory, VectorServers]
     public async Task Bad_modes_and_tool_settings_are_refused_when_the_provider_is_made(string server)
     {
         await using var bed = await TestBed.CreateAsync(server, c => c.Summarize = true, features: new ChatMemoryFeatures().AddRecall(new WordHashEmbeddingGenerator()));
