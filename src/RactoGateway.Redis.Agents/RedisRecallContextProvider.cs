@@ -22,10 +22,15 @@ namespace RactoGateway.Redis.Agents;
 /// <para>The conversation is the one of the agent's <see cref="RedisChatHistoryProvider"/> unless
 /// <see cref="RedisRecallContextProviderOptions.ConversationIdSelector"/> says otherwise. Indexing needs a
 /// <see cref="ChatMemorySummarizer"/> running on the memory (see <see cref="ChatMemoryRecall"/>).</para>
+/// <para>With <see cref="RedisRecallContextProviderOptions.Mode"/> <see cref="ChatMemoryRecallMode.OnDemand"/> the run
+/// gets, instead of recalled instructions, the <c>search_memory</c> tool (<see cref="ChatMemoryRecall.CreateSearchTool"/>)
+/// in <see cref="AIContext.Tools"/>, bound to the run's conversation; with <see cref="ChatMemoryRecallMode.Both"/>, both.</para>
 /// </remarks>
 public sealed partial class RedisRecallContextProvider : AIContextProvider
 {
     private readonly int _top;
+    private readonly ChatMemoryRecallMode _mode;
+    private readonly ChatMemorySearchToolOptions? _searchTool;
     private readonly Func<AIAgent, AgentSession?, string?>? _conversationIdSelector;
     private readonly ILogger _logger;
     private int _unsupportedLogged;
@@ -35,7 +40,9 @@ public sealed partial class RedisRecallContextProvider : AIContextProvider
     /// <param name="options">How many messages, and the conversation id; optional.</param>
     /// <param name="logger">Receives recall skipped on a server without vector sets; optional.</param>
     /// <exception cref="ArgumentNullException"><paramref name="recall"/> is null.</exception>
-    /// <exception cref="ArgumentException"><see cref="RedisRecallContextProviderOptions.Top"/> is not from 1 to <see cref="ChatMemoryRecall.MaxTop"/>.</exception>
+    /// <exception cref="ArgumentException"><see cref="RedisRecallContextProviderOptions.Top"/> is not from 1 to
+    /// <see cref="ChatMemoryRecall.MaxTop"/>, <see cref="RedisRecallContextProviderOptions.Mode"/> is not one of the enum's, or
+    /// <see cref="RedisRecallContextProviderOptions.SearchTool"/> breaks a rule.</exception>
     public RedisRecallContextProvider(ChatMemoryRecall recall, RedisRecallContextProviderOptions? options = null, ILogger<RedisRecallContextProvider>? logger = null)
         : base(provideInputMessageFilter: static messages => messages)
     {
@@ -46,7 +53,20 @@ public sealed partial class RedisRecallContextProvider : AIContextProvider
             throw new ArgumentException(error, nameof(options));
         }
 
+        _mode = options?.Mode ?? ChatMemoryRecallMode.Automatic;
+        if (!Enum.IsDefined(_mode))
+        {
+            throw new ArgumentException($"Mode must be Automatic, OnDemand or Both (was {(int)_mode}).", nameof(options));
+        }
+
         Recall = recall;
+        if (_mode != ChatMemoryRecallMode.Automatic)
+        {
+            // Checked now (the tool made here is thrown away); each run gets a tool bound to its conversation.
+            _searchTool = Bound(options?.SearchTool ?? new ChatMemorySearchToolOptions(), null);
+            recall.CreateSearchTool(_searchTool);
+        }
+
         _conversationIdSelector = options?.ConversationIdSelector;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
@@ -63,9 +83,16 @@ public sealed partial class RedisRecallContextProvider : AIContextProvider
         // the request, to search for the latest user message and to leave out what is sent anyway.
         var messages = context.AIContext.Messages?.ToList() ?? [];
         var query = messages.LastOrDefault(m => m?.Role == ChatRole.User)?.Text;
-        if (string.IsNullOrWhiteSpace(query) || ConversationIdOf(context) is not { Length: > 0 } conversationId)
+        if ((_searchTool is null && string.IsNullOrWhiteSpace(query)) || ConversationIdOf(context) is not { Length: > 0 } conversationId)
         {
             return new AIContext();
+        }
+
+        // On demand: the search tool, bound to this run's conversation (a copy per run: sessions differ).
+        IEnumerable<AITool>? tools = _searchTool is null ? null : [Recall.CreateSearchTool(Bound(_searchTool, conversationId))];
+        if (_mode == ChatMemoryRecallMode.OnDemand || string.IsNullOrWhiteSpace(query))
+        {
+            return new AIContext { Tools = tools };
         }
 
         IReadOnlyList<RecalledMessage> recalled;
@@ -81,11 +108,18 @@ public sealed partial class RedisRecallContextProvider : AIContextProvider
                 RecallSkipped(_logger, ex.Message);
             }
 
-            return new AIContext();
+            return new AIContext { Tools = tools };
         }
 
-        return new AIContext { Instructions = ChatMemoryRecall.ToContextMessage(recalled, messages)?.Text };
+        return new AIContext { Instructions = ChatMemoryRecall.ToContextMessage(recalled, messages)?.Text, Tools = tools };
     }
+
+    // A copy of the tool's settings, searching conversationId unless they fix one.
+    private static ChatMemorySearchToolOptions Bound(ChatMemorySearchToolOptions tool, string? conversationId) => new()
+    {
+        Name = tool.Name, Description = tool.Description, Scope = tool.Scope, DefaultTop = tool.DefaultTop, MaxTop = tool.MaxTop,
+        ConversationId = tool.ConversationId ?? conversationId,
+    };
 
     private string? ConversationIdOf(InvokingContext context)
     {

@@ -15,6 +15,7 @@ public sealed class StrictChatClient : IChatClient
 {
     private readonly List<IReadOnlyList<ChatMessage>> _calls = [];
     private readonly List<ProviderError> _rejections = [];
+    private readonly List<IReadOnlyList<AITool>> _tools = [];
     private readonly Queue<ChatResponse> _script = new();
 
     // Ids unique across model instances, as a provider's are: the memory skips a message whose id it already stores.
@@ -43,6 +44,18 @@ public sealed class StrictChatClient : IChatClient
             lock (_calls)
             {
                 return [.. _calls];
+            }
+        }
+    }
+
+    /// <summary>The tools offered with each request (<see cref="ChatOptions.Tools"/>), in order, as <see cref="Calls"/>.</summary>
+    public IReadOnlyList<IReadOnlyList<AITool>> Tools
+    {
+        get
+        {
+            lock (_calls)
+            {
+                return [.. _tools];
             }
         }
     }
@@ -100,6 +113,7 @@ public sealed class StrictChatClient : IChatClient
         lock (_calls)
         {
             _calls.Add(sent);
+            _tools.Add([.. options?.Tools ?? []]);
             number = _calls.Count;
             if (ProviderRules.Check(sent, Dialect) is { } error)
             {
@@ -217,6 +231,53 @@ public static class Replies
 
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, "echo: " + last.Text));
     }
+}
+
+/// <summary>A scripted model for recall on demand (the <c>search_memory</c> tool).</summary>
+public static class SearchMemoryReplies
+{
+    /// <summary>
+    /// Asked exactly <paramref name="question"/> with a tool named <paramref name="tool"/> offered, it calls that tool
+    /// with <c>{"query": query, "top": 3}</c> (call id <c>call_{n}</c>); given the tool's result, it answers
+    /// "You told me: {text}" with the first recalled text that starts with <paramref name="factPrefix"/>, or
+    /// "I could not find it."; anything else gets <see cref="Replies.Echo"/>.
+    /// </summary>
+    public static Func<IReadOnlyList<ChatMessage>, ChatOptions?, int, ChatResponse> Responder(string question, string query, string factPrefix, string tool = "search_memory") =>
+        (sent, options, number) =>
+        {
+            ArgumentNullException.ThrowIfNull(sent);
+            var last = sent[^1];
+            if (last.Contents.OfType<FunctionResultContent>().LastOrDefault() is { } result && result.CallId.StartsWith("search_", StringComparison.Ordinal))
+            {
+                var found = Recalled(result).FirstOrDefault(text => text.StartsWith(factPrefix, StringComparison.Ordinal));
+                return new ChatResponse(new ChatMessage(ChatRole.Assistant, found is null ? "I could not find it." : "You told me: " + found));
+            }
+
+            if (last.Role == ChatRole.User && last.Text == question && options?.Tools?.Any(t => t.Name == tool) == true)
+            {
+                return new ChatResponse(new ChatMessage(ChatRole.Assistant,
+                    [new FunctionCallContent($"search_{number}", tool, new Dictionary<string, object?> { ["query"] = query, ["top"] = 3 })]));
+            }
+
+            return Replies.Echo(sent, options, number);
+        };
+
+    /// <summary>The texts of a <c>search_memory</c> result, best first (empty for an error).</summary>
+    public static IReadOnlyList<string> Recalled(FunctionResultContent result)
+    {
+        ArgumentNullException.ThrowIfNull(result);
+        using var json = System.Text.Json.JsonDocument.Parse(Text(result));
+        return [.. json.RootElement.GetProperty("recalled").EnumerateArray().Select(hit => hit.GetProperty("text").GetString()!)];
+    }
+
+    /// <summary>The result as the model reads it: the tool's JSON text.</summary>
+    public static string Text(FunctionResultContent result) => result?.Result switch
+    {
+        string s => s,
+        System.Text.Json.JsonElement { ValueKind: System.Text.Json.JsonValueKind.String } e => e.GetString()!,
+        System.Text.Json.JsonElement e => e.GetRawText(),
+        var other => throw new InvalidOperationException($"Unexpected tool result: {other}"),
+    };
 }
 
 /// <summary>A deterministic summarizing model for the rolling summary: it answers with the summary so far followed by

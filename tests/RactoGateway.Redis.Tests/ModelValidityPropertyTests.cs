@@ -20,6 +20,7 @@ namespace RactoGateway.Redis.Tests;
 public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
 {
     private const int SequencesPerServer = 2500;
+    private const string RecallPlease = "recall please";
 
     [Theory]
     [InlineData("redis")]
@@ -31,25 +32,39 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
         var prefix = TestServers.UniquePrefix();
         var seed = 20261126;
         var random = new Random(seed);
-        var model = new StrictChatClient();
+        // The model calls the search_memory tool when asked "recall please" (these servers have no vector sets: the tool
+        // answers with its error JSON, which is a tool exchange like any other), and echoes otherwise.
+        var model = new StrictChatClient { Responder = SearchMemoryReplies.Responder(RecallPlease, "a", "zzz") };
         var targets = new List<Target>();
-        foreach (var pin in new[] { false, true })
+        foreach (var recallOnDemand in new[] { false, true })
         {
-            foreach (var aware in new[] { false, true })
+            foreach (var pin in new[] { false, true })
             {
-                foreach (var maxTurns in new[] { 1, 2, 3, 6 })
+                foreach (var aware in new[] { false, true })
                 {
-                    var config = new ChatMemoryConfig
+                    foreach (var maxTurns in new[] { 1, 2, 3, 6 })
                     {
-                        KeyPrefix = $"{prefix}:{pin}:{aware}:{maxTurns}",
-                        MaxTurns = maxTurns,
-                        AllowCustomRoles = true,
-                        TokenCounter = new SizeCounter(),
-                        Window = { PinSystemMessages = pin, ToolCallAware = aware },
-                    };
-                    var memory = new RedisChatMemory(connection, config);
-                    var agent = model.AsAIAgent(new ChatClientAgentOptions { Name = "property" }.UseRedisChatHistory(memory));
-                    targets.Add(new Target(config, memory, agent));
+                        var config = new ChatMemoryConfig
+                        {
+                            KeyPrefix = $"{prefix}:{recallOnDemand}:{pin}:{aware}:{maxTurns}",
+                            MaxTurns = maxTurns,
+                            AllowCustomRoles = true,
+                            TokenCounter = new SizeCounter(),
+                            Window = { PinSystemMessages = pin, ToolCallAware = aware },
+                            Summarize = recallOnDemand,
+                        };
+                        var memory = new RedisChatMemory(connection, config)
+                        {
+                            Features = recallOnDemand ? new ChatMemoryFeatures().AddRecall(new WordHashEmbeddingGenerator()) : null,
+                        };
+                        var agentOptions = new ChatClientAgentOptions { Name = "property" }.UseRedisChatHistory(memory);
+                        if (recallOnDemand)
+                        {
+                            agentOptions.UseRedisRecall(memory.GetRequiredService<ChatMemoryRecall>(), new() { Mode = ChatMemoryRecallMode.OnDemand });
+                        }
+
+                        targets.Add(new Target(config, memory, model.AsAIAgent(agentOptions), recallOnDemand));
+                    }
                 }
             }
         }
@@ -58,6 +73,7 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
         var requests = 0;
         var rawRefused = 0;
         var branches = 0;
+        var searchCalls = 0;
         try
         {
             for (var sequence = 0; sequence < SequencesPerServer; sequence++)
@@ -113,16 +129,32 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
                 await SendAsync(model, [.. await memory.GetChatMessagesForRequestAsync(id, request, budget), .. request], Context);
                 requests += 5;
 
-                // The middleware and the agent provider as an application runs them (each stores its turn).
-                using (var client = new ChatClientBuilder(model).UseChatMemory(memory, o => o.MaxHistoryTokens = random.Next(2) == 0 ? budget : null).Build())
+                // The middleware and the agent provider as an application runs them (each stores its turn); with recall
+                // on demand, now and then the model calls search_memory (one more request: the tool's result).
+                var searches = target.RecallOnDemand && random.Next(3) == 0;
+                if (searches && request is [{ Role.Value: "user" }])
+                {
+                    request = [new ChatMessage(ChatRole.User, RecallPlease)];
+                }
+
+                using (var client = new ChatClientBuilder(model)
+                    .UseChatMemory(memory, o =>
+                    {
+                        o.MaxHistoryTokens = random.Next(2) == 0 ? budget : null;
+                        o.RecallMode = target.RecallOnDemand ? ChatMemoryRecallMode.OnDemand : ChatMemoryRecallMode.Automatic;
+                    })
+                    .UseFunctionInvocation()
+                    .Build())
                 {
                     await Guard(() => client.GetResponseAsync(request, new ChatOptions { ConversationId = id }), Context);
                 }
 
                 var session = await target.Agent.CreateSessionAsync();
                 target.Agent.Provider().SetConversationId(session, id);
-                await Guard(() => target.Agent.RunAsync("next", session), Context);
-                requests += 2;
+                await Guard(() => target.Agent.RunAsync(searches ? RecallPlease : "next", session), Context);
+                var extra = (searches && request[0].Text == RecallPlease ? 1 : 0) + (searches ? 1 : 0);
+                searchCalls += extra;
+                requests += 2 + extra;
                 await memory.ClearAsync(id);
             }
         }
@@ -135,7 +167,7 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
         }
 
         var line = $"model-validity property: {SequencesPerServer} sequences, {model.Rejections.Count} rejections " +
-            $"({serverName}: {requests} requests to the strict model, {rawRefused} stored histories a provider would refuse as stored, {branches} truncated or forked, " +
+            $"({serverName}: {requests} requests to the strict model, {searchCalls} of them answering search_memory calls, {rawRefused} stored histories a provider would refuse as stored, {branches} truncated or forked, " +
             $"{clock.Elapsed.TotalSeconds:F1} s, seed {seed})";
         output.WriteLine(line);
         Console.WriteLine(line);
@@ -188,14 +220,20 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
                 case < 90:
                 {
                     // Parallel tool calls, answered in any order; now and then only some of them (a crash mid-exchange).
+                    // Some are calls of the search_memory tool, answered with its JSON (hits, or its error).
                     var calls = Enumerable.Range(0, 1 + random.Next(3))
-                        .Select(_ => new ChatMemoryToolCall($"c{sequence}_{++call}", "f", """{"x":1}"""))
+                        .Select(_ => random.Next(4) == 0
+                            ? new ChatMemoryToolCall($"c{sequence}_{++call}", ChatMemorySearchToolOptions.DefaultName, $$"""{"query":"{{text}}","top":{{1 + random.Next(5)}}}""")
+                            : new ChatMemoryToolCall($"c{sequence}_{++call}", "f", """{"x":1}"""))
                         .ToList();
                     messages.Add(new ChatMemoryMessage(ChatRoles.Assistant, random.Next(4) == 0 ? text : "") { ToolCalls = calls });
                     var answered = random.Next(10) == 0 ? calls.Take(random.Next(calls.Count)).ToList() : calls;
                     foreach (var c in answered.OrderBy(_ => random.Next()))
                     {
-                        messages.Add(new ChatMemoryMessage(ChatRoles.Tool, random.Next(8) == 0 ? "" : "r" + text) { ToolCallId = c.Id });
+                        var result = c.Name != ChatMemorySearchToolOptions.DefaultName ? "r" + text
+                            : random.Next(3) == 0 ? """{"recalled":[],"error":"Long-term memory is not available on this server."}"""
+                            : $$"""{"recalled":[{"role":"user","text":"{{text}}","time":"2026-11-26T10:00:00Z","conversation":"seq{{sequence}}","position":{{e}},"score":0.9}]}""";
+                        messages.Add(new ChatMemoryMessage(ChatRoles.Tool, random.Next(8) == 0 ? "" : result) { ToolCallId = c.Id });
                     }
 
                     break;
@@ -219,7 +257,7 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
         return messages;
     }
 
-    private sealed record Target(ChatMemoryConfig Config, RedisChatMemory Memory, ChatClientAgent Agent);
+    private sealed record Target(ChatMemoryConfig Config, RedisChatMemory Memory, ChatClientAgent Agent, bool RecallOnDemand);
 
     private sealed class SizeCounter : IChatTokenCounter
     {

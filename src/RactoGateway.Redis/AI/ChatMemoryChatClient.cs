@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
+using RactoGateway.Redis.Recall;
 
 namespace RactoGateway.Redis;
 
@@ -17,6 +18,10 @@ namespace RactoGateway.Redis;
 /// message right after the history's leading system messages (the pinned prompt and the rolling summary); see
 /// <see cref="ChatMemoryRecall.ToContextMessage"/>. That message is never stored. On a server without vector sets the
 /// chat goes on without it (logged once, through the recall's logger).
+/// With <see cref="ChatMemoryChatClientOptions.RecallMode"/> <see cref="ChatMemoryRecallMode.OnDemand"/> (or
+/// <see cref="ChatMemoryRecallMode.Both"/>), each call instead (or also) offers the model the <c>search_memory</c> tool
+/// (<see cref="ChatMemoryRecall.CreateSearchTool"/>) bound to the call's conversation, for a
+/// <see cref="FunctionInvokingChatClient"/> inside this middleware to invoke.
 /// </remarks>
 public sealed partial class ChatMemoryChatClient : DelegatingChatClient
 {
@@ -24,6 +29,7 @@ public sealed partial class ChatMemoryChatClient : DelegatingChatClient
     private readonly ChatMemoryChatClientOptions _options;
     private readonly ChatMemoryRecall? _recall;
     private readonly int _recallTop;
+    private readonly ChatMemorySearchTool? _searchTool;
     private int _recallUnsupportedLogged;
 
     /// <summary>Wraps <paramref name="innerClient"/>.</summary>
@@ -33,8 +39,12 @@ public sealed partial class ChatMemoryChatClient : DelegatingChatClient
     /// (<see cref="ChatMemoryChatClientOptions.RecallTop"/> and <see cref="ChatMemoryChatClientOptions.Recall"/>) is read
     /// here, once.</param>
     /// <exception cref="ArgumentNullException"><paramref name="memory"/> is null.</exception>
-    /// <exception cref="ArgumentException"><see cref="ChatMemoryChatClientOptions.RecallTop"/> is set, but there is no
-    /// <see cref="ChatMemoryChatClientOptions.Recall"/> and no recall composed into <paramref name="memory"/>.</exception>
+    /// <exception cref="ArgumentException">Recall is asked for (<see cref="ChatMemoryChatClientOptions.RecallTop"/> set, or
+    /// <see cref="ChatMemoryChatClientOptions.RecallMode"/> not automatic), but there is no
+    /// <see cref="ChatMemoryChatClientOptions.Recall"/> and no recall composed into <paramref name="memory"/>; or the mode
+    /// and <see cref="ChatMemoryChatClientOptions.RecallTop"/> disagree (<see cref="ChatMemoryRecallMode.Both"/> needs it,
+    /// <see cref="ChatMemoryRecallMode.OnDemand"/> takes none); or <see cref="ChatMemoryChatClientOptions.SearchTool"/>
+    /// breaks a rule.</exception>
     public ChatMemoryChatClient(IChatClient innerClient, IChatMemory memory, ChatMemoryChatClientOptions? options = null)
         : this(innerClient, memory, options, null)
     {
@@ -47,13 +57,29 @@ public sealed partial class ChatMemoryChatClient : DelegatingChatClient
         ArgumentNullException.ThrowIfNull(memory);
         _memory = memory;
         _options = options ?? new ChatMemoryChatClientOptions();
-        if (_options.RecallTop is { } top)
+        var mode = _options.RecallMode;
+        if (mode == ChatMemoryRecallMode.Both && _options.RecallTop is null)
         {
-            _recallTop = top;
-            _recall = _options.Recall ?? servicesRecall ?? memory.GetService<ChatMemoryRecall>() ?? throw new ArgumentException(
-                "RecallTop is set but there is no ChatMemoryRecall: set ChatMemoryChatClientOptions.Recall, register one in the services, " +
-                "or compose the memory with recall (Features = new ChatMemoryFeatures().AddRecall(embeddings)).", nameof(options));
+            throw new ArgumentException("RecallMode is Both but RecallTop is not set: set how many messages to recall automatically, or use OnDemand.", nameof(options));
         }
+
+        if (mode == ChatMemoryRecallMode.OnDemand && _options.RecallTop is not null)
+        {
+            throw new ArgumentException("RecallMode is OnDemand but RecallTop is set: RecallTop is for automatic recall; leave it unset, or use Both.", nameof(options));
+        }
+
+        if (!_options.UsesRecall)
+        {
+            return;
+        }
+
+        _recall = _options.Recall ?? servicesRecall ?? memory.GetService<ChatMemoryRecall>() ?? throw new ArgumentException(
+            (_options.RecallTop is null ? $"RecallMode is {mode}" : "RecallTop is set") + " but there is no ChatMemoryRecall: set ChatMemoryChatClientOptions.Recall, " +
+            "register one in the services, or compose the memory with recall (Features = new ChatMemoryFeatures().AddRecall(embeddings)).", nameof(options));
+        _recallTop = mode == ChatMemoryRecallMode.OnDemand ? 0 : _options.RecallTop!.Value;
+        _searchTool = mode == ChatMemoryRecallMode.Automatic
+            ? null
+            : new ChatMemorySearchTool(_recall, ChatMemorySearchToolOptions.ValidatedCopy(_options.SearchTool, nameof(options)));
     }
 
     /// <inheritdoc />
@@ -66,8 +92,9 @@ public sealed partial class ChatMemoryChatClient : DelegatingChatClient
             return await base.GetResponseAsync(request, options, cancellationToken).ConfigureAwait(false);
         }
 
+        var inward = Inward(options, conversationId);
         var sent = await MessagesAsync(conversationId, request, cancellationToken).ConfigureAwait(false);
-        var response = await base.GetResponseAsync(sent, WithoutConversationId(options), cancellationToken).ConfigureAwait(false);
+        var response = await base.GetResponseAsync(sent, inward, cancellationToken).ConfigureAwait(false);
         await _memory.AppendManyAsync(conversationId, [.. request, .. response.Messages], cancellationToken).ConfigureAwait(false);
         response.ConversationId = conversationId;
         return response;
@@ -80,9 +107,10 @@ public sealed partial class ChatMemoryChatClient : DelegatingChatClient
         ArgumentNullException.ThrowIfNull(messages);
         var request = messages.ToList();
         var conversationId = ConversationIdOf(request, options);
+        var inward = conversationId is null ? options : Inward(options, conversationId);
         var sent = conversationId is null ? request : await MessagesAsync(conversationId, request, cancellationToken).ConfigureAwait(false);
         var updates = new List<ChatResponseUpdate>();
-        await foreach (var update in base.GetStreamingResponseAsync(sent, conversationId is null ? options : WithoutConversationId(options), cancellationToken)
+        await foreach (var update in base.GetStreamingResponseAsync(sent, inward, cancellationToken)
             .ConfigureAwait(false))
         {
             if (conversationId is null)
@@ -137,7 +165,7 @@ public sealed partial class ChatMemoryChatClient : DelegatingChatClient
 
     private async Task<IReadOnlyList<RecalledMessage>> RecallAsync(string conversationId, List<ChatMessage> request, CancellationToken cancellationToken)
     {
-        if (_recall is null || LastUserText(request) is not { } query)
+        if (_recall is null || _recallTop == 0 || LastUserText(request) is not { } query)
         {
             return [];
         }
@@ -171,16 +199,31 @@ public sealed partial class ChatMemoryChatClient : DelegatingChatClient
         return null;
     }
 
-    // The memory owns the history: an inner client that keeps server-side conversations must not also get the id.
-    private static ChatOptions? WithoutConversationId(ChatOptions? options)
+    // The options the inner client gets. The memory owns the history: an inner client that keeps server-side
+    // conversations must not also get the id. On demand, the search tool bound to this conversation joins the tools
+    // (in a copy: the caller's options are not changed).
+    private ChatOptions? Inward(ChatOptions? options, string conversationId)
     {
-        if (options?.ConversationId is null)
+        if (options?.ConversationId is null && _searchTool is null)
         {
             return options;
         }
 
-        var copy = options.Clone();
+        var copy = options?.Clone() ?? new ChatOptions();
         copy.ConversationId = null;
+        if (_searchTool is not null)
+        {
+            var tools = copy.Tools?.Where(t => t is not ChatMemorySearchTool).ToList() ?? [];
+            if (tools.Any(t => t.Name == _searchTool.Name))
+            {
+                throw new InvalidOperationException(
+                    $"ChatOptions.Tools already has a tool named '{_searchTool.Name}', the name of the memory's search tool: rename one (ChatMemorySearchToolOptions.Name).");
+            }
+
+            tools.Add(_searchTool.Bind(conversationId));
+            copy.Tools = tools;
+        }
+
         return copy;
     }
 }
@@ -191,8 +234,8 @@ public static class ChatMemoryChatClientBuilderExtensions
     /// <summary>Gives the pipeline conversation memory in Redis; see <see cref="ChatMemoryChatClient"/>.</summary>
     /// <param name="builder">The pipeline.</param>
     /// <param name="memory">The memory; when <see langword="null"/>, the <see cref="IChatMemory"/> registered in the services.</param>
-    /// <param name="configure">Sets the options; optional. With <see cref="ChatMemoryChatClientOptions.RecallTop"/> set and
-    /// no <see cref="ChatMemoryChatClientOptions.Recall"/>, the <see cref="ChatMemoryRecall"/> registered in the services
+    /// <param name="configure">Sets the options; optional. With recall asked for (<see cref="ChatMemoryChatClientOptions.RecallTop"/>
+    /// set, or <see cref="ChatMemoryChatClientOptions.RecallMode"/> not automatic) and no <see cref="ChatMemoryChatClientOptions.Recall"/>, the <see cref="ChatMemoryRecall"/> registered in the services
     /// is used, else the one composed into the memory.</param>
     /// <returns><paramref name="builder"/>, for chaining.</returns>
     public static ChatClientBuilder UseChatMemory(this ChatClientBuilder builder, IChatMemory? memory = null, Action<ChatMemoryChatClientOptions>? configure = null)
@@ -205,6 +248,6 @@ public static class ChatMemoryChatClientBuilderExtensions
             memory ?? (IChatMemory?)services.GetService(typeof(IChatMemory)) ?? throw new InvalidOperationException(
                 "UseChatMemory() found no IChatMemory: pass one, or register a RedisChatMemory with services.AddRedisChatMemory()."),
             options,
-            options.RecallTop is null || options.Recall is not null ? null : (ChatMemoryRecall?)services.GetService(typeof(ChatMemoryRecall))));
+            !options.UsesRecall || options.Recall is not null ? null : (ChatMemoryRecall?)services.GetService(typeof(ChatMemoryRecall))));
     }
 }

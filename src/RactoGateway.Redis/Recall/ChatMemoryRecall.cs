@@ -111,11 +111,39 @@ public sealed partial class ChatMemoryRecall
         return await _store.SearchManyAsync([.. conversations.Select(c => (c.ConversationId, (string?)null))], vector, top, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// The <c>search_memory</c> tool: an <see cref="AIFunction"/> the model calls when it chooses, with its own query
+    /// (and optionally <c>top</c>), to search the messages that have left the window, of the current conversation or of
+    /// its owner's (<see cref="ChatMemoryChatClientOptions.SearchTool"/>, <see cref="ChatMemorySearchToolOptions.Scope"/>).
+    /// It answers with JSON, the best matches oldest first:
+    /// <c>{"recalled":[{"role":"user","text":"...","time":"2026-12-06T02:51:18Z","conversation":"c","position":3}]}</c>
+    /// (<c>time</c> when the message was stored with one, from <see cref="ChatMessage.CreatedAt"/>). Bad arguments, a call with no conversation and a server without
+    /// vector sets are answered as <c>{"recalled":[],"error":"..."}</c>, never thrown, so the model reads what went wrong.
+    /// Its schema is explicit (no reflection): trimming and native AOT keep it whole.
+    /// </summary>
+    /// <remarks>The conversation is <see cref="ChatMemorySearchToolOptions.ConversationId"/> when set, else the call's:
+    /// the <see cref="ChatMemoryChatClient"/> middleware (<see cref="ChatMemoryChatClientOptions.RecallMode"/>) and the
+    /// Agent Framework recall provider offer a copy bound to it; a tool from here put in
+    /// <see cref="ChatOptions.Tools"/> yourself reads <see cref="ChatOptions.ConversationId"/> of the
+    /// <see cref="FunctionInvokingChatClient"/> that invokes it. Its results are stored like any tool result, and recall
+    /// does not index them again.</remarks>
+    /// <param name="options">Name, description, scope and bounds of <c>top</c>; optional (copied: later changes do not apply).</param>
+    /// <returns>The tool.</returns>
+    /// <exception cref="ArgumentException">A setting of <paramref name="options"/> breaks a rule (named).</exception>
+    public AIFunction CreateSearchTool(ChatMemorySearchToolOptions? options = null) =>
+        new ChatMemorySearchTool(this, ChatMemorySearchToolOptions.ValidatedCopy(options, nameof(options)));
+
+    /// <summary>The owner of <paramref name="conversationId"/>, or <see langword="null"/> when it has none.</summary>
+    internal Task<string?> OwnerOfAsync(string conversationId, CancellationToken cancellationToken) => _index.OwnerOfAsync(conversationId, cancellationToken);
+
     /// <summary>Embeds and stores a batch of pending messages (the summarizer calls this before its commit), with the
     /// list's remaining expiry, and marks the owner's conversation active.</summary>
     internal async Task IndexAsync(IDatabaseAsync database, string conversationId, RedisKey key, PendingBatch batch, CancellationToken cancellationToken)
     {
-        var indexable = Enumerable.Range(0, batch.Messages.Count).Where(i => !string.IsNullOrWhiteSpace(batch.Messages[i].Content)).ToList();
+        // A result of the search tool quotes messages indexed already: indexed again, it would be found in their place.
+        var indexable = Enumerable.Range(0, batch.Messages.Count)
+            .Where(i => !string.IsNullOrWhiteSpace(batch.Messages[i].Content) && !ChatMemorySearchTool.IsResult(batch.Messages[i]))
+            .ToList();
         if (indexable.Count == 0)
         {
             return;
