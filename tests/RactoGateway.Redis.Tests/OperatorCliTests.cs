@@ -206,7 +206,7 @@ public sealed class OperatorCliTests
         var run = await Chatmem.RunAsync(null, input, Redis(server, prefix, "import"));
 
         Assert.Equal(0, run.Code);
-        Assert.Equal("chatmem: imported 2 conversation(s), 2 message(s) stored", run.Stderr.Trim());
+        Assert.Equal("chatmem: imported 2 conversation(s), 2 message(s) stored, 0 owner entries, 0 recall entries", run.Stderr.Trim());
         await using var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix });
         Assert.Equal("café", (await memory.GetHistoryAsync("a")).Single().Content);
         Assert.Equal("ok", (await memory.GetHistoryAsync("b")).Single().Content);
