@@ -241,7 +241,7 @@ public sealed class CliTests : IDisposable
         // Beyond the window, offline: the summary holds the first two turns, and recall finds the month by meaning.
         Assert.Contains("system (summary)", run.Stdout);
         // The user's own answer (the assistant only asked "When are you going?"), which slid out with turn 2.
-        Assert.Contains("recalled for \"Which month am I travelling?\": In May, for four days. (the user's own words in turn 2", run.Stdout);
+        Assert.Contains("recalled for \"Which month am I travelling?\": In May, for four days.\n(the user's own words in turn 2,", run.Stdout);
     }
 
     [Fact]

@@ -250,7 +250,7 @@ public sealed class OperatorCliTests
         var run = await Chatmem.RunAsync(Redis(server, prefix, "export"));
 
         Assert.Equal(0, run.Code);
-        Assert.Equal("""{"conversation":"c","ttl_ms":null,"messages":[{"role":"user","content":"ok"}]}""", run.Stdout.Trim());
+        Assert.Equal("""{"conversation":"c","ttl_ms":null,"messages":[{"role":"user","content":"ok"}],"owner":null,"recall":[]}""", run.Stdout.Trim());
         Assert.Contains("skipped 2 corrupt element(s)", run.Stderr);
     }
 

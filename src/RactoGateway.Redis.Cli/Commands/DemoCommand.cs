@@ -64,8 +64,8 @@ internal static class DemoCommand
                 AnsiConsole.WriteLine();
                 foreach (var hit in await recall.RecallAsync(conversation, Question, top: 1, filter: ".role == \"user\"", cancellationToken: ct))
                 {
-                    AnsiConsole.MarkupLine($"recalled for \"{Question}\": [bold]{Markup.Escape(hit.Message.Content)}[/] " +
-                        $"(the user's own words in turn {(hit.Position / 2) + 1}, which slid out of the window; score {hit.Score:0.00})");
+                    AnsiConsole.MarkupLine($"recalled for \"{Question}\": [bold]{Markup.Escape(hit.Message.Content)}[/]");
+                    AnsiConsole.MarkupLine($"(the user's own words in turn {(hit.Position / 2) + 1}, which slid out of the window; score {hit.Score:0.00})");
                 }
             }
             catch (NotSupportedException ex)
