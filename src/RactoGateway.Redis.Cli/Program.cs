@@ -4,7 +4,7 @@ using RactoGateway.Redis.Cli.Commands;
 
 // chatmem: the root command and its global options; each verb lives in Commands/<Verb>Command.cs.
 var root = new RootCommand("Inspect and edit RactoGateway.Redis conversation memory. Without --redis or CHATMEM_REDIS, " +
-    "an embedded Garnet server persisted under --data-dir is used.\n" + ExitCodes.Help);
+    "an embedded Garnet server persisted under --data-dir is used (the running chatmem serve of --data-dir, if any).\n" + ExitCodes.Help);
 foreach (var option in CliOptions.Global)
 {
     root.Options.Add(option);
@@ -27,6 +27,7 @@ root.Subcommands.Add(OwnerCommand.Create());
 root.Subcommands.Add(OwnerCommand.CreateErase());
 root.Subcommands.Add(ForkCommand.Create());
 root.Subcommands.Add(TruncateCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)

@@ -206,7 +206,7 @@ public sealed class OperatorCliTests
         var run = await Chatmem.RunAsync(null, input, Redis(server, prefix, "import"));
 
         Assert.Equal(0, run.Code);
-        Assert.Equal("chatmem: imported 2 conversation(s), 2 message(s) stored", run.Stderr.Trim());
+        Assert.Equal("chatmem: imported 2 conversation(s), 2 message(s) stored, 0 owner entries, 0 recall entries", run.Stderr.Trim());
         await using var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix });
         Assert.Equal("café", (await memory.GetHistoryAsync("a")).Single().Content);
         Assert.Equal("ok", (await memory.GetHistoryAsync("b")).Single().Content);
@@ -250,7 +250,7 @@ public sealed class OperatorCliTests
         var run = await Chatmem.RunAsync(Redis(server, prefix, "export"));
 
         Assert.Equal(0, run.Code);
-        Assert.Equal("""{"conversation":"c","ttl_ms":null,"messages":[{"role":"user","content":"ok"}]}""", run.Stdout.Trim());
+        Assert.Equal("""{"conversation":"c","ttl_ms":null,"messages":[{"role":"user","content":"ok"}],"owner":null,"recall":[]}""", run.Stdout.Trim());
         Assert.Contains("skipped 2 corrupt element(s)", run.Stderr);
     }
 

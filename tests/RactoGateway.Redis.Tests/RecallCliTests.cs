@@ -131,6 +131,136 @@ public sealed class RecallCliTests
             doc.RootElement.EnumerateArray().Select(e => (e.GetProperty("conversation").GetString(), e.GetProperty("title").GetString(), e.GetProperty("last_activity").GetString())));
     }
 
+    [Fact]
+    public async Task Recall_with_nothing_indexed_says_why_on_stderr_with_exit_0()
+    {
+        var server = await TestServers.GetAsync("garnet-vector");
+        var prefix = TestServers.UniquePrefix();
+        await using (var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix }))
+        {
+            await memory.AppendTurnAsync("c", "My dog is called Biscuit.", "Noted.");
+        }
+
+        var notIndexed = await Chatmem.RunAsync(Redis(server, prefix, "recall", "c", "What is my dog called?"));
+        var missing = await Chatmem.RunAsync(Redis(server, prefix, "recall", "nope", "anything", "--json"));
+        var owner = await Chatmem.RunAsync(Redis(server, prefix, "owner", "c", "alice"));
+        var byOwner = await Chatmem.RunAsync(Redis(server, prefix, "recall", "--owner", "alice", "What is my dog called?"));
+        var noOwner = await Chatmem.RunAsync(Redis(server, prefix, "recall", "--owner", "nobody", "anything"));
+
+        Assert.Equal((0, ""), (notIndexed.Code, notIndexed.Stdout));
+        Assert.Equal(
+            "chatmem: nothing of 'c' is indexed for recall: only messages that have left the window and been folded into the rolling summary are indexed " +
+            "(chat --summarize folds and indexes them as the conversation grows); its 2 stored message(s) are not (still in the window, or waiting to be summarized)",
+            notIndexed.Stderr.Trim());
+        Assert.Equal((0, "[]"), (missing.Code, missing.Stdout.Trim()));
+        Assert.Equal($"chatmem: no conversation 'nope' under prefix '{prefix}'; nothing to recall", missing.Stderr.Trim());
+        Assert.Equal(0, owner.Code);
+        Assert.Equal((0, ""), (byOwner.Code, byOwner.Stdout));
+        Assert.StartsWith("chatmem: nothing of owner 'alice' is indexed for recall in its 1 conversation(s): only messages that have left the window", byOwner.Stderr);
+        Assert.Equal("chatmem: owner 'nobody' has no conversations (chatmem owner <conversation> nobody records one); nothing to recall", noOwner.Stderr.Trim());
+    }
+
+    [Theory, VectorServers]
+    public async Task Export_erase_owner_import_brings_back_the_owner_title_and_recall_and_an_export_of_it_equals_the_first(string serverName)
+    {
+        var server = await TestServers.GetAsync(serverName);
+        var prefix = TestServers.UniquePrefix();
+        var chat = await Chatmem.RunAsync(null, $"{Fact}\nI like hiking in the mountains.\nCan you recommend a pasta recipe?\nWhat is my dog called?\n",
+            Redis(server, prefix, "--summarize", "--max-turns", "1", "chat", "c"));
+        Assert.True(chat.Code == 0, chat.Stderr);
+        Assert.Equal(0, (await Chatmem.RunAsync(Redis(server, prefix, "owner", "c", "alice"))).Code);
+        var listed = await Chatmem.RunAsync(Redis(server, prefix, "list", "--owner", "alice"));
+        string[] recallArgs = Redis(server, prefix, "recall", "--owner", "alice", "Which pet do I have, and its name?", "--top", "1");
+        var recalled = await Chatmem.RunAsync(recallArgs);
+
+        var export = await Chatmem.RunAsync(Redis(server, prefix, "export"));
+        var erase = await Chatmem.RunAsync(Redis(server, prefix, "erase-owner", "alice"));
+        var listedAfterErase = await Chatmem.RunAsync(Redis(server, prefix, "list", "--owner", "alice"));
+        var import = await Chatmem.RunAsync(null, export.Stdout, Redis(server, prefix, "import"));
+        var listedAfterImport = await Chatmem.RunAsync(Redis(server, prefix, "list", "--owner", "alice"));
+        var recalledAfterImport = await Chatmem.RunAsync(recallArgs);
+        var exportAgain = await Chatmem.RunAsync(Redis(server, prefix, "export"));
+
+        Assert.True(export.Code == 0, export.Stderr);
+        using var line = JsonDocument.Parse(Assert.Single(Lines(export.Stdout)));
+        var recall = line.RootElement.GetProperty("recall");
+        Assert.Equal("alice", line.RootElement.GetProperty("owner").GetString());
+        Assert.True(recall.GetArrayLength() >= 3, export.Stdout);
+        Assert.Equal($"chatmem: exported 1 conversation(s), {line.RootElement.GetProperty("messages").GetArrayLength()} message(s), 1 with an owner, " +
+            $"{recall.GetArrayLength()} recall entries", export.Stderr.Trim());
+        Assert.Equal((0, "erased 1 conversation of alice"), (erase.Code, erase.Stdout.Trim()));
+        Assert.Equal((0, ""), (listedAfterErase.Code, listedAfterErase.Stdout));
+        Assert.True(import.Code == 0, import.Stderr);
+        Assert.EndsWith($", 1 owner entry, {recall.GetArrayLength()} recall entries", import.Stderr.Trim());
+
+        // The owner's list (id, title, last activity) and recall are as before the erasure.
+        Assert.Equal(listed.Stdout, listedAfterImport.Stdout);
+        Assert.Equal(Fact, Assert.Single(Lines(recalled.Stdout)).Split('\t')[^1]);
+        Assert.Equal(Lines(recalled.Stdout)[0].Split('\t')[1..], Lines(recalledAfterImport.Stdout)[0].Split('\t')[1..]);
+
+        // What is exported again is what was imported: the same line but for the order of the recall entries and the
+        // vectors' last bits (Redis 8 hands back its 8-bit quantized copy, and quantizes what it is given again).
+        using var again = JsonDocument.Parse(Assert.Single(Lines(exportAgain.Stdout)));
+        foreach (var field in new[] { "conversation", "messages", "owner", "title", "last_activity_ms" })
+        {
+            Assert.Equal(line.RootElement.GetProperty(field).GetRawText(), again.RootElement.GetProperty(field).GetRawText());
+        }
+
+        Assert.Equal(
+            recall.EnumerateArray().Select(e => e.GetProperty("attrs").GetRawText()).Order(),
+            again.RootElement.GetProperty("recall").EnumerateArray().Select(e => e.GetProperty("attrs").GetRawText()).Order());
+    }
+
+    [Fact]
+    public async Task Import_of_recall_entries_into_a_server_without_vector_sets_exits_5_naming_no_recall_which_imports_the_rest()
+    {
+        var source = await TestServers.GetAsync("garnet-vector");
+        var target = await TestServers.GetAsync("redis");
+        var prefix = TestServers.UniquePrefix();
+        var chat = await Chatmem.RunAsync(null, $"{Fact}\nI like hiking in the mountains.\n", Redis(source, prefix, "--summarize", "--max-turns", "1", "chat", "c"));
+        Assert.True(chat.Code == 0, chat.Stderr);
+        Assert.Equal(0, (await Chatmem.RunAsync(Redis(source, prefix, "owner", "c", "alice"))).Code);
+        var export = await Chatmem.RunAsync(Redis(source, prefix, "export"));
+
+        var refused = await Chatmem.RunAsync(null, export.Stdout, Redis(target, prefix, "import"));
+        var countAfterRefusal = await Chatmem.RunAsync(Redis(target, prefix, "count", "c"));
+        var imported = await Chatmem.RunAsync(null, export.Stdout, Redis(target, prefix, "import", "--no-recall"));
+        var listed = await Chatmem.RunAsync(Redis(target, prefix, "list", "--owner", "alice"));
+
+        Assert.Equal(5, refused.Code);
+        Assert.StartsWith($"chatmem: Redis at 127.0.0.1:{target.Port}: line 1 carries recall entries (indexed messages with their vectors), which this server cannot store.", refused.Stderr);
+        Assert.Contains("Nothing was imported; import without them with chatmem import --no-recall", refused.Stderr);
+        Assert.Equal("0", countAfterRefusal.Stdout.Trim());
+        Assert.True(imported.Code == 0, imported.Stderr);
+        Assert.EndsWith(", 1 owner entry, 0 recall entries", imported.Stderr.Trim());
+        Assert.Equal("c", Assert.Single(Lines(listed.Stdout)).Split('\t')[0]);
+    }
+
+    [Fact]
+    public async Task Import_keeps_reading_old_lines_without_owner_or_recall_and_leaves_those_of_the_conversation_alone()
+    {
+        var server = await TestServers.GetAsync("redis");
+        var prefix = TestServers.UniquePrefix();
+        await using (var memory = new RedisChatMemory(server.ConnectionString, new ChatMemoryConfig { KeyPrefix = prefix }))
+        {
+            await memory.AppendTurnAsync("c", "Plan a trip to Lisbon", "Sure.");
+        }
+
+        Assert.Equal(0, (await Chatmem.RunAsync(Redis(server, prefix, "owner", "c", "alice"))).Code);
+        const string Old = """{"conversation":"c","ttl_ms":null,"messages":[{"role":"user","content":"Plan a trip to Lisbon"},{"role":"assistant","content":"Sure."}]}""";
+
+        var replaced = await Chatmem.RunAsync(null, Old + "\n", Redis(server, prefix, "import", "--replace"));
+        var listed = await Chatmem.RunAsync(Redis(server, prefix, "list", "--owner", "alice"));
+        var otherOwner = await Chatmem.RunAsync(null, Old.Replace("}]}", "}],\"owner\":\"bob\"}", StringComparison.Ordinal) + "\n", Redis(server, prefix, "import"));
+
+        Assert.Equal((0, "chatmem: imported 1 conversation(s), 2 message(s) stored, 0 owner entries, 0 recall entries"), (replaced.Code, replaced.Stderr.Trim()));
+        Assert.Equal("c\tPlan a trip to Lisbon", string.Join('\t', Assert.Single(Lines(listed.Stdout)).Split('\t')[..2]));
+        Assert.Equal(2, otherOwner.Code);
+        Assert.Equal("chatmem: stdin line 1: conversation 'c' belongs to owner 'alice', the line gives owner 'bob' (a conversation has one owner; " +
+            "chatmem import --replace, or ImportAsync with replace: true, replaces it and its owner); nothing was imported (the whole input is checked before anything is written).",
+            otherOwner.Stderr.Trim());
+    }
+
     private static string[] Redis(ITestServer server, string prefix, params string[] args) =>
         ["--redis", $"127.0.0.1:{server.Port}", "--prefix", prefix, .. args];
 

@@ -56,12 +56,16 @@ internal static class DemoCommand
             await summarizer.SummarizePendingAsync(conversation, ct);
             AnsiConsole.WriteLine();
             AnsiConsole.Write(ShowCommand.Table(await replicas[1].GetHistoryAsync(conversation, ct), "beyond the window: the rolling summary of what slid out, then the window"));
+            // The user's own answer is what a model needs to answer this later (the assistant only asked "When are you
+            // going?"): recall searches the user's messages among those that slid out.
             const string Question = "Which month am I travelling?";
             try
             {
-                foreach (var hit in await recall.RecallAsync(conversation, Question, top: 2, cancellationToken: ct))
+                AnsiConsole.WriteLine();
+                foreach (var hit in await recall.RecallAsync(conversation, Question, top: 1, filter: ".role == \"user\"", cancellationToken: ct))
                 {
-                    AnsiConsole.MarkupLine($"recalled for \"{Question}\": [bold]{Markup.Escape(hit.Message.Content)}[/] (score {hit.Score:0.00})");
+                    AnsiConsole.MarkupLine($"recalled for \"{Question}\": [bold]{Markup.Escape(hit.Message.Content)}[/]");
+                    AnsiConsole.MarkupLine($"(the user's own words in turn {(hit.Position / 2) + 1}, which slid out of the window; score {hit.Score:0.00})");
                 }
             }
             catch (NotSupportedException ex)

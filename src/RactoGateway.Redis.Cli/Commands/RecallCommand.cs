@@ -65,10 +65,16 @@ internal static class RecallCommand
             }
 
             using var embeddings = new MiniLMEmbeddingGenerator();
-            var recall = Open(session, parsed, embeddings);
+            var memory = Open(session, parsed, embeddings);
+            var recall = memory.GetRequiredService<ChatMemoryRecall>();
             var hits = conversationId is null
                 ? await recall.RecallForOwnerAsync(ownerId!, query, count, ct)
                 : await recall.RecallAsync(conversationId, query, count, parsed.GetValue(filter), ct);
+            if (hits.Count == 0)
+            {
+                await Console.Error.WriteLineAsync("chatmem: " + await WhyNothingAsync(memory, recall, conversationId, ownerId, parsed.GetValue(filter), ct));
+            }
+
             await using var stdout = ListCommand.StdoutWriter();
             if (parsed.GetValue(json))
             {
@@ -91,11 +97,52 @@ internal static class RecallCommand
 
     /// <summary>A memory with --summarize semantics (recall needs it; reading writes nothing) composed with recall,
     /// embedding with <paramref name="embeddings"/>.</summary>
-    public static ChatMemoryRecall Open(MemorySession session, ParseResult parsed, MiniLMEmbeddingGenerator embeddings)
+    public static RedisChatMemory Open(MemorySession session, ParseResult parsed, MiniLMEmbeddingGenerator embeddings)
     {
         var config = CliOptions.Config(parsed);
         config.Summarize = true;
-        return session.Open(config, new ChatMemoryFeatures().AddRecall(embeddings)).GetRequiredService<ChatMemoryRecall>();
+        return session.Open(config, new ChatMemoryFeatures().AddRecall(embeddings));
+    }
+
+    /// <summary>Why a recall found nothing, in one line: a conversation with nothing indexed is the usual reason (only what
+    /// left the window and was folded into the summary is indexed), not a bad query.</summary>
+    private static async Task<string> WhyNothingAsync(
+        RedisChatMemory memory, ChatMemoryRecall recall, string? conversationId, string? owner, string? filter, CancellationToken ct)
+    {
+        const string Indexed = "only messages that have left the window and been folded into the rolling summary are indexed " +
+            "(chat --summarize folds and indexes them as the conversation grows)";
+        if (conversationId is null)
+        {
+            var conversations = await memory.GetRequiredService<ChatMemoryOwners>().ListConversationsAsync(owner!, ct);
+            if (conversations.Count == 0)
+            {
+                return $"owner '{owner}' has no conversations (chatmem owner <conversation> {owner} records one); nothing to recall";
+            }
+
+            long indexed = 0;
+            foreach (var c in conversations)
+            {
+                indexed += await recall.CountIndexedAsync(c.ConversationId, ct);
+            }
+
+            return indexed == 0
+                ? $"nothing of owner '{owner}' is indexed for recall in its {conversations.Count} conversation(s): {Indexed}"
+                : $"nothing found among the {indexed} indexed message(s) of owner '{owner}'";
+        }
+
+        var count = await recall.CountIndexedAsync(conversationId, ct);
+        if (count > 0)
+        {
+            return filter is null
+                ? $"nothing found among the {count} indexed message(s) of '{conversationId}'"
+                : $"none of the {count} indexed message(s) of '{conversationId}' matches --filter {filter}";
+        }
+
+        var stored = await memory.CountAsync(conversationId, ct);
+        return stored == 0
+            ? $"no conversation '{conversationId}' under prefix '{memory.Config.KeyPrefix}'; nothing to recall"
+            : $"nothing of '{conversationId}' is indexed for recall: {Indexed}; its {stored} stored message(s) are not " +
+                "(still in the window, or waiting to be summarized)";
     }
 
     /// <summary>A memory composed with owners only: no embedder is loaded, no vector sets are needed.</summary>

@@ -43,9 +43,15 @@ internal sealed class EmbeddedGarnet : IDisposable
     /// from the command line.</param>
     /// <param name="lockTimeout">How long to wait for another chatmem holding <paramref name="dataDir"/>; default:
     /// CHATMEM_LOCK_TIMEOUT seconds, else <see cref="DefaultLockTimeout"/>.</param>
+    /// <param name="port">The loopback port to listen on; <see langword="null"/> for a free one.</param>
+    /// <param name="stopWaiting">Asked between tries while another chatmem holds <paramref name="dataDir"/>: whether to
+    /// stop waiting (a <c>chatmem serve</c> now serves it).</param>
+    /// <returns>The server; <see langword="null"/> when <paramref name="stopWaiting"/> said to stop waiting.</returns>
     /// <exception cref="ArgumentException">The data directory is a file, or CHATMEM_LOCK_TIMEOUT is not a number of seconds.</exception>
-    /// <exception cref="IOException">The data directory cannot be created, or another chatmem holds it for too long.</exception>
-    public static EmbeddedGarnet Start(string? dataDir, string? verb = null, TimeSpan? lockTimeout = null)
+    /// <exception cref="DataLockTimeoutException">Another chatmem holds the data directory for too long.</exception>
+    /// <exception cref="IOException">The data directory cannot be created or used.</exception>
+    /// <exception cref="GarnetException"><paramref name="port"/> is taken (inner: <see cref="SocketException"/>).</exception>
+    public static EmbeddedGarnet? Start(string? dataDir, string? verb = null, TimeSpan? lockTimeout = null, int? port = null, Func<bool>? stopWaiting = null)
     {
         List<string> persistence = [];
         DataLock? dataLock = null;
@@ -61,7 +67,15 @@ internal sealed class EmbeddedGarnet : IDisposable
             var checkpoints = Directory.CreateDirectory(Path.Combine(dataDir, "checkpoints")).FullName;
             var logs = Directory.CreateDirectory(Path.Combine(dataDir, "log")).FullName;
             // Two servers on one append-only file each replay only their own writes: chatmem processes take turns.
-            dataLock = DataLock.Acquire(dataDir, verb ?? VerbFromCommandLine(), timeout);
+            dataLock = DataLock.Acquire(dataDir, verb ?? VerbFromCommandLine(), timeout, stopWaiting);
+            if (dataLock is null)
+            {
+                return null;
+            }
+
+            // Whoever holds the lock is the only server of this directory: a serve record found now was left by a serve
+            // that was killed.
+            RunningServe.Delete(dataDir);
             // RandomAccess: the default native device needs libaio, which Debian lacks, and then recovery silently fails.
             persistence = ["--storage-tier", "--device-type", "RandomAccess", "--aof", "--aof-commit-freq", "0", "--recover",
                 "--checkpointdir", checkpoints, "--logdir", logs];
@@ -72,12 +86,12 @@ internal sealed class EmbeddedGarnet : IDisposable
             // The free port can be taken between probing and binding: try a few.
             for (var attempt = 1; ; attempt++)
             {
-                var port = FreePort();
+                var listen = port ?? FreePort();
                 try
                 {
-                    return new EmbeddedGarnet(Silently(() => StartServer(port, persistence)), port, dataLock);
+                    return new EmbeddedGarnet(Silently(() => StartServer(listen, persistence)), listen, dataLock);
                 }
-                catch (GarnetException ex) when (attempt < 3 && ex.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse })
+                catch (GarnetException ex) when (port is null && attempt < 3 && IsPortTaken(ex))
                 {
                 }
             }
@@ -88,6 +102,10 @@ internal sealed class EmbeddedGarnet : IDisposable
             throw;
         }
     }
+
+    /// <summary>Whether <see cref="Start"/> failed because its port is taken.</summary>
+    public static bool IsPortTaken(Exception ex) =>
+        ex is GarnetException { InnerException: SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } };
 
     /// <summary>Stops the server (which commits the append-only file), then lets the next chatmem in.</summary>
     public void Dispose()

@@ -17,7 +17,7 @@ internal sealed class MemorySession : IAsyncDisposable
     private readonly List<IConnectionMultiplexer> _connections = [];
     private readonly List<RedisChatMemory> _memories = [];
 
-    private MemorySession(ConfigurationOptions options, EmbeddedGarnet? garnet)
+    private MemorySession(ConfigurationOptions options, EmbeddedGarnet? garnet, bool served)
     {
         // A command-line tool should fail in seconds, not retry in the background as a service does.
         options.AbortOnConnectFail = true;
@@ -25,16 +25,22 @@ internal sealed class MemorySession : IAsyncDisposable
         options.SyncTimeout = options.AsyncTimeout = 5000;
         _options = options;
         _garnet = garnet;
+        IsServed = served;
     }
 
     /// <summary>host:port of the server, for messages.</summary>
     public string Endpoint => RedisEndpoint.Describe(_options);
 
-    /// <summary>Whether this is the embedded server.</summary>
-    public bool IsEmbedded => _garnet is not null;
+    /// <summary>Whether this is the embedded server: this process's own, or a running <c>chatmem serve</c>'s.</summary>
+    public bool IsEmbedded => _garnet is not null || IsServed;
+
+    /// <summary>Whether this is a running <c>chatmem serve</c> on the data directory (see <see cref="RunningServe"/>).</summary>
+    public bool IsServed { get; }
 
     /// <summary>Runs <paramref name="body"/> with a session and turns any failure into one line on stderr and an exit
-    /// code chosen by the exception's type (see <see cref="ExitCodes"/>); never a stack trace, unless --verbose and a bug.</summary>
+    /// code chosen by the exception's type (see <see cref="ExitCodes"/>); never a stack trace, unless --verbose and a bug.
+    /// Without --redis, the server is a <c>chatmem serve</c> running on --data-dir when one answers (found before, or
+    /// while, waiting for the data lock), else an embedded Garnet of this process's own.</summary>
     public static async Task<int> RunAsync(ParseResult parsed, Func<MemorySession, Task<int>> body, bool persistent = true)
     {
         MemorySession? session = null;
@@ -45,11 +51,24 @@ internal sealed class MemorySession : IAsyncDisposable
             var url = CliOptions.RedisUrl(parsed);
             var options = url is null ? null : RedisEndpoint.Parse(url);
             password = options?.Password;
-            var garnet = url is null
-                ? EmbeddedGarnet.Start(dataDir, parsed.CommandResult.Command.Name, parsed.GetValue(CliOptions.LockTimeout) is { } wait ? TimeSpan.FromSeconds(wait) : null)
-                : null;
-            session = new MemorySession(options ?? ConfigurationOptions.Parse(garnet!.Endpoint), garnet);
+            EmbeddedGarnet? garnet = null;
+            var served = url is null && dataDir is not null ? RunningServe.Find(dataDir) : null;
+            if (url is null && served is null)
+            {
+                garnet = EmbeddedGarnet.Start(
+                    dataDir,
+                    parsed.CommandResult.Command.Name,
+                    LockTimeout(parsed),
+                    stopWaiting: dataDir is not { } dir ? null : () => (served = RunningServe.Find(dir)) is not null);
+            }
+
+            options ??= ConfigurationOptions.Parse(served?.Endpoint ?? garnet!.Endpoint);
+            session = new MemorySession(options, garnet, served is not null);
             return await body(session);
+        }
+        catch (DataLockTimeoutException ex) when (session is null)
+        {
+            return Fail(ExitCodes.Busy, $"cannot use data directory {dataDir}: {ex.Message}", password);
         }
         catch (Exception ex) when (session is null && ex is IOException or UnauthorizedAccessException)
         {
@@ -73,6 +92,10 @@ internal sealed class MemorySession : IAsyncDisposable
             }
         }
     }
+
+    /// <summary>--lock-timeout, when given (else the embedded server reads CHATMEM_LOCK_TIMEOUT, else its default).</summary>
+    public static TimeSpan? LockTimeout(ParseResult parsed) =>
+        parsed.GetValue(CliOptions.LockTimeout) is { } wait ? TimeSpan.FromSeconds(wait) : null;
 
     /// <summary>The exit code and message for a failure, by its type; <paramref name="endpoint"/> is host:port.</summary>
     public static (int Code, string Message) Classify(Exception ex, string endpoint) => ex switch
@@ -139,7 +162,8 @@ internal sealed class MemorySession : IAsyncDisposable
         _garnet?.Dispose();
     }
 
-    private static int Fail(int code, string message, string? password)
+    /// <summary>One line on stderr, <c>chatmem: message</c>, without the password; returns <paramref name="code"/>.</summary>
+    public static int Fail(int code, string message, string? password)
     {
         // Endpoints are printed as host:port; this also covers a message that would quote the password.
         message = string.IsNullOrEmpty(password) ? message : message.Replace(password, "***", StringComparison.Ordinal);

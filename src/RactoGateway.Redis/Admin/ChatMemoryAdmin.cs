@@ -1,5 +1,7 @@
 using System.Runtime.CompilerServices;
 using RactoGateway.Redis.Admin;
+using RactoGateway.Redis.Connection;
+using RactoGateway.Redis.Recall;
 using RactoGateway.Redis.Scripts;
 using StackExchange.Redis;
 
@@ -20,6 +22,10 @@ public sealed partial class ChatMemoryAdmin
     private readonly MessageRules _rules;
     private readonly ConversationKey _keys;
 
+    // The owner index and the recall vectors of the same prefix, which export and import carry with each conversation.
+    private readonly OwnerIndex _owners;
+    private readonly VectorSetStore _vectors;
+
     /// <summary>Works on the conversations of <paramref name="config"/>'s key prefix, over <paramref name="connection"/>.</summary>
     /// <param name="connection">The connection; it stays the caller's.</param>
     /// <param name="config">The prefix, window, roles and limits the application uses; <see langword="null"/> for the defaults.</param>
@@ -35,6 +41,9 @@ public sealed partial class ChatMemoryAdmin
         _append = new AppendScript(_config);
         _rules = new MessageRules(_config);
         _keys = new ConversationKey(_config.KeyPrefix);
+        var borrowed = ConnectionSet.Borrow(connection, 1, null, pipelined: false);
+        _owners = new OwnerIndex(borrowed, _config.KeyPrefix);
+        _vectors = new VectorSetStore(borrowed, _config.KeyPrefix);
     }
 
     /// <summary>The settings in force (a copy).</summary>

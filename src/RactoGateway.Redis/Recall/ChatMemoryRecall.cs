@@ -136,6 +136,20 @@ public sealed partial class ChatMemoryRecall
     /// <summary>The owner of <paramref name="conversationId"/>, or <see langword="null"/> when it has none.</summary>
     internal Task<string?> OwnerOfAsync(string conversationId, CancellationToken cancellationToken) => _index.OwnerOfAsync(conversationId, cancellationToken);
 
+    /// <summary>How many messages of <paramref name="conversationId"/> are indexed for recall: those that left the window
+    /// and were folded by a summarizer (0 when none, e.g. a conversation that never overflowed its window, or one written
+    /// without <see cref="ChatMemoryConfig.Summarize"/> or without a summarizer running).</summary>
+    /// <param name="conversationId">Opaque id of the conversation.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>The number of indexed messages.</returns>
+    /// <exception cref="ArgumentException"><paramref name="conversationId"/> is null, empty or whitespace (before any I/O).</exception>
+    /// <exception cref="NotSupportedException">The server has no vector sets.</exception>
+    public Task<long> CountIndexedAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
+        return _store.CountAsync(conversationId, cancellationToken);
+    }
+
     /// <summary>Embeds and stores a batch of pending messages (the summarizer calls this before its commit), with the
     /// list's remaining expiry, and marks the owner's conversation active.</summary>
     internal async Task IndexAsync(IDatabaseAsync database, string conversationId, RedisKey key, PendingBatch batch, CancellationToken cancellationToken)

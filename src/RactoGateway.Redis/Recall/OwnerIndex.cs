@@ -141,6 +141,41 @@ internal sealed class OwnerIndex
         return (fields[0].IsNull ? null : (string)fields[0]!, fields[1].IsNull ? null : (string)fields[1]!);
     }
 
+    /// <summary>What an export carries of <paramref name="conversationId"/>: its owner, title and last activity (each
+    /// <see langword="null"/> when unset; the title and activity only with an owner).</summary>
+    public async Task<(string? Owner, string? Title, DateTimeOffset? LastActivity)> ExportInfoAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        var (owner, title) = await OwnerAndTitleAsync(conversationId, cancellationToken).ConfigureAwait(false);
+        if (owner is null)
+        {
+            return (null, null, null);
+        }
+
+        var database = (await _connections.NextAsync().ConfigureAwait(false)).Database;
+        var score = await Call(database.SortedSetScoreAsync(_keys.Owner(owner), conversationId), cancellationToken).ConfigureAwait(false);
+        return (owner, title, score is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds((long)ms) : null);
+    }
+
+    /// <summary>
+    /// An import's owner of <paramref name="conversationId"/>: <paramref name="owner"/> lists it with
+    /// <paramref name="title"/> and <paramref name="activity"/> (<see cref="TouchAsync"/>). With <paramref name="replace"/>
+    /// the owner recorded before, if another (or if <paramref name="owner"/> is <see langword="null"/>: no owner), first
+    /// loses it (<see cref="RemoveConversationAsync"/>); without, a <see langword="null"/> owner changes nothing.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Without <paramref name="replace"/>: it belongs to another owner.</exception>
+    public async Task RestoreAsync(string conversationId, string? owner, string? title, DateTimeOffset activity, bool replace, CancellationToken cancellationToken = default)
+    {
+        if (replace && await OwnerOfAsync(conversationId, cancellationToken).ConfigureAwait(false) is { } recorded && recorded != owner)
+        {
+            await RemoveConversationAsync(recorded, conversationId, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (owner is not null)
+        {
+            await TouchAsync(owner, conversationId, title, activity, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>
     /// Removes the conversation from the index (its hash, then its entry in the owner's sorted set), e.g. after the
     /// conversation was cleared. Its own keys (list, vector set) are the caller's to delete. Idempotent. A hash naming

@@ -309,6 +309,85 @@ internal sealed class VectorSetStore
         return [.. found.OrderByDescending(m => m.Score).Take(top)];
     }
 
+    /// <summary>How many messages the conversation's vector set holds (<c>VCARD</c>; 0 when there is none).</summary>
+    /// <exception cref="NotSupportedException">The server has no vector sets.</exception>
+    public async Task<long> CountAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
+        await EnsureSupportedAsync(cancellationToken).ConfigureAwait(false);
+        var database = (await _connections.NextAsync().ConfigureAwait(false)).Database;
+        var reply = await Call(database.ExecuteAsync("VCARD", _keys.VectorSet(conversationId)), cancellationToken).ConfigureAwait(false);
+        return reply.IsNull ? 0 : (long)reply;
+    }
+
+    /// <summary>
+    /// Every element of the conversation's vector set, for an export: its attributes as stored (JSON) and its vector as
+    /// the server gives it back (<c>VEMB</c>; Redis 8 keeps vectors quantized to 8 bits by default, so the values are that
+    /// close to what was added). Names come from <c>VRANDMEMBER key VCARD</c> (all of them, each once); attributes and
+    /// vectors are read pipelined, <see cref="Batch"/> elements at a time. A conversation without a set gives an empty
+    /// list on any server (<c>EXISTS</c> first), vector sets or not.
+    /// </summary>
+    /// <param name="conversationId">The conversation; not empty or whitespace.</param>
+    /// <param name="cancellationToken">Stops waiting.</param>
+    /// <returns>The elements, in no particular order; those without attributes are left out.</returns>
+    /// <exception cref="NotSupportedException">The key exists and the server has no vector sets.</exception>
+    public async Task<IReadOnlyList<(byte[] Attributes, float[] Vector)>> ReadAllAsync(string conversationId, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(conversationId);
+        var database = (await _connections.NextAsync().ConfigureAwait(false)).Database;
+        var key = _keys.VectorSet(conversationId);
+        if (!await Call(database.KeyExistsAsync(key), cancellationToken).ConfigureAwait(false))
+        {
+            return [];
+        }
+
+        var count = (long)await Call(database.ExecuteAsync("VCARD", key), cancellationToken).ConfigureAwait(false);
+        if (count == 0)
+        {
+            return [];
+        }
+
+        var reply = await Call(database.ExecuteAsync("VRANDMEMBER", key, count), cancellationToken).ConfigureAwait(false);
+        var names = reply.IsNull ? [] : reply.Resp2Type == ResultType.Array ? Array.ConvertAll((RedisResult[])reply!, r => (RedisValue)r) : [(RedisValue)reply];
+        var read = new List<(byte[], float[])>(names.Length);
+        for (var start = 0; start < names.Length; start += Batch)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var n = Math.Min(Batch, names.Length - start);
+            var attributes = new Task<RedisResult>[n];
+            var vectors = new Task<RedisResult>[n];
+            for (var i = 0; i < n; i++)
+            {
+                attributes[i] = database.ExecuteAsync("VGETATTR", key, names[start + i]);
+                vectors[i] = database.ExecuteAsync("VEMB", key, names[start + i]);
+            }
+
+            await RunAsync([.. attributes, .. vectors], cancellationToken).ConfigureAwait(false);
+            for (var i = 0; i < n; i++)
+            {
+                if ((byte[]?)attributes[i].Result is { Length: > 0 } json && !vectors[i].Result.IsNull && vectors[i].Result.Resp2Type == ResultType.Array)
+                {
+                    read.Add((json, Array.ConvertAll((RedisResult[])vectors[i].Result!, v => (float)(double)v)));
+                }
+            }
+        }
+
+        return read;
+    }
+
+    /// <summary>The conversation's vector set as <paramref name="entries"/> say, for an import: with
+    /// <paramref name="replace"/> the set is deleted first (then, with no entries, stays gone); otherwise the entries are
+    /// added to it (an entry at a stored position replaces it). See <see cref="AddAsync"/> for the rest.</summary>
+    public async Task RestoreAsync(string conversationId, IReadOnlyList<RecallEntry> entries, long ttlMilliseconds, bool replace, CancellationToken cancellationToken = default)
+    {
+        if (replace)
+        {
+            await DeleteAsync(conversationId, cancellationToken).ConfigureAwait(false);
+        }
+
+        await AddAsync(conversationId, entries, ttlMilliseconds, cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Deletes the conversation's vector set (<c>DEL</c>); works, and does nothing, on a server without vector
     /// sets.</summary>
     /// <returns>Whether there was one.</returns>
