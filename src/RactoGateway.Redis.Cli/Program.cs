@@ -25,6 +25,7 @@ root.Subcommands.Add(ChatCommand.Create());
 root.Subcommands.Add(RecallCommand.Create());
 root.Subcommands.Add(OwnerCommand.Create());
 root.Subcommands.Add(OwnerCommand.CreateErase());
+root.Subcommands.Add(McpCommand.Create());
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
