@@ -271,7 +271,7 @@ public sealed class McpTests : IDisposable
             await using (var client = await McpClient.CreateAsync(transport, cancellationToken: Deadline))
             {
                 var tools = await client.ListToolsAsync(cancellationToken: Deadline);
-                Assert.Equal([.. ReadingAndWritingTools, "clear_conversation", "erase_owner"], tools.Select(t => t.Name).Order(StringComparer.Ordinal));
+                Assert.Equal([.. ReadingAndWritingTools.Append("clear_conversation").Append("erase_owner").Order(StringComparer.Ordinal)], tools.Select(t => t.Name).Order(StringComparer.Ordinal));
                 Assert.True(tools.Single(t => t.Name == "erase_owner").ProtocolTool.Annotations?.DestructiveHint);
                 foreach (var (id, owner) in new[] { ("a", "alice"), ("b", "alice"), ("z", "zoe") })
                 {

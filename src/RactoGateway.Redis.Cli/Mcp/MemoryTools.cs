@@ -184,7 +184,7 @@ internal sealed record HistoryResult(
 
 internal sealed record SummaryResult(
     [property: JsonPropertyName("conversation")] string Conversation,
-    [property: JsonPropertyName("summary")] string? Summary);
+    [property: JsonPropertyName("summary"), JsonIgnore(Condition = JsonIgnoreCondition.Never), Description("The summary's text; null when there is none.")] string? Summary);
 
 internal sealed record AppendResult(
     [property: JsonPropertyName("conversation")] string Conversation,
