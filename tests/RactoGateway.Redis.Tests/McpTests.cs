@@ -358,6 +358,34 @@ public sealed class McpTests : IDisposable
     }
 
     [Fact]
+    public async Task A_memory_server_that_stops_is_a_tool_error_naming_it_and_the_tools_work_again_once_it_is_back()
+    {
+        await using var server = await TestServers.StartNewAsync("redis");
+        var prefix = TestServers.UniquePrefix();
+        await using var mcp = await McpChild.StdioAsync(Redis(server, prefix, "mcp"), Deadline);
+        Structured(await mcp.CallAsync("append", new() { ["conversation"] = "c", ["role"] = "user", ["content"] = "before" }, Deadline));
+
+        await server.StopAsync();
+        var down = await mcp.CallAsync("append", new() { ["conversation"] = "c", ["role"] = "user", ["content"] = "during" }, Deadline);
+        Assert.True(down.IsError);
+        Assert.StartsWith($"cannot reach Redis at 127.0.0.1:{server.Port} (", Text(down));
+
+        // Back: the server's own connections reconnect; poll until a call goes through (the deadline bounds it).
+        await server.StartAsync();
+        CallToolResult appended;
+        while ((appended = await mcp.CallAsync("append", new() { ["conversation"] = "c", ["role"] = "user", ["content"] = "after" }, Deadline)).IsError is true)
+        {
+            Assert.StartsWith($"cannot reach Redis at 127.0.0.1:{server.Port} (", Text(appended));
+            await Task.Delay(100, Deadline);
+        }
+
+        var history = Structured(await mcp.CallAsync("get_history", new() { ["conversation"] = "c" }, Deadline));
+        var contents = history.GetProperty("messages").EnumerateArray().Select(m => m.GetProperty("content").GetString()).ToList();
+        Assert.Equal("after", contents[^1]);
+        Assert.DoesNotContain("during", contents);
+    }
+
+    [Fact]
     public async Task Bad_options_and_an_unreachable_server_exit_with_one_line_before_serving()
     {
         var port = Loopback.FreePort();
