@@ -189,6 +189,9 @@ public sealed class McpTests : IDisposable
         Assert.Equal("content: The content must not be empty.", await ErrorAsync("append", new() { ["conversation"] = "c", ["role"] = "user", ["content"] = " \n " }));
         Assert.StartsWith("conversation: ", await ErrorAsync("append", new() { ["conversation"] = " ", ["role"] = "user", ["content"] = "hi" }));
         Assert.Contains("'role'", await ErrorAsync("append", new() { ["conversation"] = "c", ["content"] = "hi" }));
+        Assert.Equal("role: must be a string (was a number).", await ErrorAsync("append", new() { ["conversation"] = "c", ["role"] = 5, ["content"] = "hi" }));
+        Assert.Equal("content: The content must not be empty.", await ErrorAsync("append", new() { ["conversation"] = "c", ["role"] = "user", ["content"] = null }));
+        Assert.Equal("top: must be a whole number (was a string).", await ErrorAsync("search_memory", new() { ["conversation"] = "c", ["query"] = "dog", ["top"] = "many" }));
         Assert.StartsWith("conversation: ", await ErrorAsync("get_history", new() { ["conversation"] = "" }));
         Assert.Equal("Give either conversation or owner (not both).", await ErrorAsync("search_memory", new() { ["conversation"] = "c", ["owner"] = "alice", ["query"] = "dog" }));
         Assert.Equal("Give either conversation or owner (not both).", await ErrorAsync("search_memory", new() { ["query"] = "dog" }));

@@ -35,7 +35,7 @@ internal sealed class GuardedTool(McpServerTool inner, string endpoint, ILogger 
         }
         catch (Exception ex)
         {
-            var message = Describe(ex);
+            var message = ex is JsonException ? WrongType(request.Params?.Arguments) ?? Describe(ex) : Describe(ex);
             if (message is null)
             {
                 LogBug(logger, ProtocolTool.Name, ex);
@@ -61,6 +61,48 @@ internal sealed class GuardedTool(McpServerTool inner, string endpoint, ILogger 
                 var (code, message) = MemorySession.Classify(ex, endpoint);
                 return code == ExitCodes.Bug ? null : message;
         }
+    }
+
+    /// <summary>The first argument whose JSON type is not the one the tool's input schema gives (the SDK's binding error
+    /// says only "Path: $"), e.g. <c>role: must be a string (was a number)</c>; <see langword="null"/> if none.</summary>
+    private string? WrongType(IDictionary<string, JsonElement>? arguments)
+    {
+        if (arguments is null || !ProtocolTool.InputSchema.TryGetProperty("properties", out var properties))
+        {
+            return null;
+        }
+
+        foreach (var (name, value) in arguments)
+        {
+            if (!properties.TryGetProperty(name, out var schema) || !schema.TryGetProperty("type", out var type))
+            {
+                continue;
+            }
+
+            var allowed = type.ValueKind == JsonValueKind.Array ? [.. type.EnumerateArray().Select(t => t.GetString())] : new[] { type.GetString() };
+            var kind = value.ValueKind switch
+            {
+                JsonValueKind.String => "string",
+                JsonValueKind.Number => value.TryGetInt32(out _) ? "integer" : "number",
+                JsonValueKind.True or JsonValueKind.False => "boolean",
+                JsonValueKind.Null => "null",
+                JsonValueKind.Array => "array",
+                _ => "object",
+            };
+            if (!allowed.Contains(kind) && !(kind == "integer" && allowed.Contains("number")))
+            {
+                var wanted = allowed.FirstOrDefault(t => t != "null") switch
+                {
+                    "string" => "a string",
+                    "integer" => "a whole number",
+                    { } other => $"of type {other}",
+                    null => "null",
+                };
+                return $"{name}: must be {wanted} (was {(kind is "integer" or "number" ? "a number" : kind is "null" ? "null" : "a " + kind)}).";
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The library's message (without .NET's "(Parameter 'x')" and "Actual value was" additions), prefixed by
