@@ -396,10 +396,18 @@ public sealed class McpTests : IDisposable
         var unreachable = await Chatmem.RunAsync("--redis", $"127.0.0.1:{port}", "mcp");
         var portWithoutHttp = await Chatmem.RunAsync("--redis", $"127.0.0.1:{port}", "mcp", "--port", "80");
         var badPort = await Chatmem.RunAsync("mcp", "--http", "--port", "70000");
+        var server = await TestServers.GetAsync("redis");
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var takenPort = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var busy = await Chatmem.RunAsync("--redis", $"127.0.0.1:{server.Port}", "mcp", "--http", "--port", takenPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
 
         Assert.Equal((1, $"chatmem: cannot reach Redis at 127.0.0.1:{port} (UnableToConnect)", ""), (unreachable.Code, unreachable.Stderr.Trim(), unreachable.Stdout));
         Assert.Equal((2, "chatmem: --port applies with --http."), (portWithoutHttp.Code, portWithoutHttp.Stderr.Trim()));
         Assert.Equal((2, "chatmem: --port must be a whole number between 0 and 65535 (was '70000') (see chatmem --help)"), (badPort.Code, badPort.Stderr.Trim()));
+        Assert.Equal(2, busy.Code);
+        Assert.StartsWith($"chatmem: --port {takenPort}: cannot listen on 127.0.0.1:{takenPort} (", busy.Stderr.Trim());
+        Assert.Single(busy.Stderr.Trim().Split('\n'));
     }
 
     private static string[] Redis(ITestServer server, string prefix, params string[] args) =>

@@ -82,6 +82,8 @@ internal static class McpHost
         builder.WebHost.UseKestrelCore().ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, port));
         builder.Logging.ClearProviders();
         Stderr(builder.Logging, verbose);
+        // A failure to start is thrown to chatmem, which reports it in one line: the host need not log it too.
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting.Internal.Host", LogLevel.None);
         builder.Services.AddRoutingCore();
         builder.Services.AddMcpServer(o =>
         {
@@ -92,7 +94,16 @@ internal static class McpHost
         await using var app = builder.Build();
         app.Use(LoopbackOnly);
         app.MapMcp(HttpPath);
-        await app.StartAsync(cancellationToken);
+        try
+        {
+            await app.StartAsync(cancellationToken);
+        }
+        catch (IOException ex) when (port != 0)
+        {
+            // The port the user chose is taken: bad input (exit 2), not a bug.
+            throw new ArgumentException($"--port {port}: cannot listen on 127.0.0.1:{port} ({(ex.InnerException ?? ex).Message.TrimEnd('.')}).", ex);
+        }
+
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
         if (addresses.Count != 1 || !Uri.TryCreate(addresses.First(), UriKind.Absolute, out var address) || !IPAddress.IsLoopback(IPAddress.Parse(address.Host)))
         {
