@@ -28,6 +28,7 @@ root.Subcommands.Add(OwnerCommand.CreateErase());
 root.Subcommands.Add(ForkCommand.Create());
 root.Subcommands.Add(TruncateCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(McpCommand.Create());
 
 var parsed = root.Parse(args);
 if (parsed.Errors.Count > 0)
