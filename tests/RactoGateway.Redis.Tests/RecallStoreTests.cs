@@ -1,3 +1,4 @@
+using System.Text.Json;
 using RactoGateway.Redis.Admin;
 using RactoGateway.Redis.Connection;
 using RactoGateway.Redis.Recall;
@@ -41,6 +42,28 @@ public class RecallStoreTests
             Assert.All(found.Skip(1), m => Assert.True(m.Score < found[0].Score - 0.1, $"runner-up {m.Score} vs {found[0].Score}"));
             Assert.All(found, m => Assert.Equal(entries[(int)m.Position].Message, m.Message));
         }
+    }
+
+    /// <summary>An export reads every element of a set of thousands, each once, with its message: on Garnet, whose
+    /// VRANDMEMBER closes the connection when asked for more than about 64 names, as on Redis 8.</summary>
+    [Theory, VectorServers]
+    public async Task ReadAll_gives_every_element_of_thousands_once(string serverName)
+    {
+        await using var bed = await TestBed.CreateAsync(serverName);
+        var store = Store(bed);
+        var (entries, _) = Conversation(count: 2000, seed: 3);
+        await store.AddAsync("c", entries, ttlMilliseconds: 0);
+        await store.AddAsync("small", entries[..5], ttlMilliseconds: 0);
+
+        var all = await store.ReadAllAsync("c");
+        var small = await store.ReadAllAsync("small");
+
+        var positions = all.Select(e => JsonDocument.Parse(e.Attributes).RootElement.GetProperty("pos").GetInt64()).Order().ToList();
+        Assert.Equal(Enumerable.Range(0, 2000).Select(p => (long)p), positions);
+        Assert.All(all, e => Assert.Equal(Dimensions, e.Vector.Length));
+        Assert.Equal(5, small.Count);
+        Assert.Empty(await store.ReadAllAsync("none"));
+        Assert.Equal("PONG", (string?)await bed.Raw.ExecuteAsync("PING"));   // the connection survived
     }
 
     [Theory, VectorServers]
