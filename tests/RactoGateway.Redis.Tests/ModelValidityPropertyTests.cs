@@ -73,6 +73,7 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
         var requests = 0;
         var rawRefused = 0;
         var branches = 0;
+        var refusedBranches = 0;
         var searchCalls = 0;
         try
         {
@@ -91,18 +92,36 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
 
                 // Branches: now and then the conversation is cut at a random message (edit and regenerate), or continued
                 // as a fork of its first messages; what follows reads and extends the result.
-                switch (random.Next(4))
+                // A keep below the pinned run and the summary is refused with nothing written: that outcome is checked
+                // here too (the conversation as it was, no fork target), and the sequence goes on unbranched.
+                var branch = random.Next(4);
+                if (branch < 2)
                 {
-                    case 0:
-                        await memory.TruncateAsync(id, random.Next((await memory.GetHistoryAsync(id)).Count + 1));
+                    var before = await memory.GetHistoryAsync(id);
+                    var keep = random.Next(before.Count + 1);
+                    try
+                    {
+                        if (branch == 0)
+                        {
+                            await memory.TruncateAsync(id, keep);
+                        }
+                        else
+                        {
+                            await memory.ForkAsync(id, id + "f", keep);
+                            await memory.ClearAsync(id);
+                            id += "f";
+                        }
+
                         branches++;
-                        break;
-                    case 1:
-                        await memory.ForkAsync(id, id + "f", random.Next((await memory.GetHistoryAsync(id)).Count + 1));
-                        await memory.ClearAsync(id);
-                        id += "f";
-                        branches++;
-                        break;
+                    }
+                    catch (ArgumentOutOfRangeException refused) when (refused.ParamName == "keep")
+                    {
+                        static string Shape(ChatMemoryMessage m) =>
+                            $"{m.Role}|{m.Content}|{m.ToolCallId}|{string.Join(",", m.ToolCalls?.Select(c => c.Id) ?? [])}";
+                        Assert.Equal(before.Select(Shape), (await memory.GetHistoryAsync(id)).Select(Shape));
+                        Assert.Equal(0, await memory.CountAsync(id + "f"));
+                        refusedBranches++;
+                    }
                 }
 
                 var budget = random.Next(0, 80);
@@ -167,7 +186,7 @@ public sealed class ModelValidityPropertyTests(ITestOutputHelper output)
         }
 
         var line = $"model-validity property: {SequencesPerServer} sequences, {model.Rejections.Count} rejections " +
-            $"({serverName}: {requests} requests to the strict model, {searchCalls} of them answering search_memory calls, {rawRefused} stored histories a provider would refuse as stored, {branches} truncated or forked, " +
+            $"({serverName}: {requests} requests to the strict model, {searchCalls} of them answering search_memory calls, {rawRefused} stored histories a provider would refuse as stored, {branches} truncated or forked ({refusedBranches} refused: keep inside the summary), " +
             $"{clock.Elapsed.TotalSeconds:F1} s, seed {seed})";
         output.WriteLine(line);
         Console.WriteLine(line);
