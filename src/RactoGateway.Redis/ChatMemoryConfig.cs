@@ -97,6 +97,15 @@ public sealed class ChatMemoryConfig
     /// </summary>
     public bool Summarize { get; set; }
 
+    /// <summary>
+    /// Store each appended message that has no <see cref="ChatMemoryMessage.Timestamp"/> with the time it was appended
+    /// (UTC), on every append path (the methods, the <see cref="ChatMemoryChatClient"/> middleware, the Agent Framework
+    /// provider), so that recall (the <c>search_memory</c> tool, <c>chatmem recall</c>) can say when something was said.
+    /// Default <see langword="false"/>: the stored JSON then gains a <c>"timestamp"</c> field, which Python readers of the
+    /// list (ractogateway returns each element's JSON as a dict) pass on to their own code. A message's own time is kept.
+    /// </summary>
+    public bool StampTimes { get; set; }
+
     /// <summary>The largest value <see cref="MaxPendingMessages"/> accepts.</summary>
     public const int MaxPendingMessagesLimit = 1_000_000;
 

@@ -12,13 +12,31 @@ public sealed partial class RedisChatMemory
 {
     private Task AppendCoreAsync(string conversationId, RedisKey key, ChatMemoryMessage[] batch, CancellationToken cancellationToken)
     {
-        var appended = ExecuteAsync<AppendScript.AppendCommand, AppendOutcome>("append", conversationId, _append.Command(key, batch), cancellationToken, batch.Length).AsTask();
+        var appended = ExecuteAsync<AppendScript.AppendCommand, AppendOutcome>("append", conversationId, _append.Command(key, Stamped(batch)), cancellationToken, batch.Length).AsTask();
         return _config.Summarize ? AfterEvictionAsync(conversationId, appended, cancellationToken) : appended;
+    }
+
+    // ChatMemoryConfig.StampTimes: the batch is always an array of this call's own (the rules copy what callers pass).
+    private ChatMemoryMessage[] Stamped(ChatMemoryMessage[] batch)
+    {
+        if (_config.StampTimes)
+        {
+            var now = DateTimeOffset.UtcNow;
+            for (var i = 0; i < batch.Length; i++)
+            {
+                if (batch[i].Timestamp is null)
+                {
+                    batch[i] = batch[i] with { Timestamp = now };
+                }
+            }
+        }
+
+        return batch;
     }
 
     private void AppendCore(string conversationId, RedisKey key, ChatMemoryMessage[] batch)
     {
-        var outcome = Execute<AppendScript.AppendCommand, AppendOutcome>("append", conversationId, _append.Command(key, batch), batch.Length);
+        var outcome = Execute<AppendScript.AppendCommand, AppendOutcome>("append", conversationId, _append.Command(key, Stamped(batch)), batch.Length);
         if (_config.Summarize && Evicted(outcome))
         {
             _summarizer?.OnPending(conversationId);

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.AI;
 using RactoGateway.Redis.Wire;
 
 namespace RactoGateway.Redis.Tests;
@@ -15,6 +16,38 @@ public class MessageFieldsTests
         ToolCalls = [new ChatMemoryToolCall("call_1", "get_weather", """{"city":"Paris","units":"C"}""")],
         Metadata = new Dictionary<string, string> { ["trace"] = "abc", ["lang"] = "fr" },
     };
+
+    /// <summary>ChatMemoryConfig.StampTimes: every append path stores the time of the append where a message has none,
+    /// keeps a message's own, and leaves what the caller passed alone; off, nothing gains a time.</summary>
+    [Theory, AllServers]
+    public async Task StampTimes_stores_the_append_time_on_every_path_and_keeps_a_messages_own(string server)
+    {
+        await using var bed = await TestBed.CreateAsync(server, c => c.StampTimes = true);
+        await using var plain = await TestBed.CreateAsync(server);
+        var own = new DateTimeOffset(2024, 5, 1, 12, 0, 0, TimeSpan.Zero);
+        var mine = new ChatMemoryMessage(ChatRoles.User, "mine");
+        var before = DateTimeOffset.UtcNow;
+
+        await bed.Memory.AppendAsync("c", ChatRoles.User, "plain");
+        await bed.Memory.AppendAsync("c", mine);
+        bed.Memory.AppendTurn("c", new ChatMemoryMessage(ChatRoles.User, "sync question"), new ChatMemoryMessage(ChatRoles.Assistant, "sync answer"));
+        await bed.Memory.AppendManyAsync("c", [new ChatMemoryMessage(ChatRoles.User, "dated") { Timestamp = own }]);
+        using (var client = new ChatClientBuilder(new EchoChatClient()).UseChatMemory(bed.Memory).Build())
+        {
+            await client.GetResponseAsync("through the middleware", new ChatOptions { ConversationId = "c" });
+        }
+
+        var after = DateTimeOffset.UtcNow;
+        await plain.Memory.AppendAsync("c", ChatRoles.User, "unstamped");
+
+        var stored = await bed.Memory.GetHistoryAsync("c");
+        Assert.Equal(["plain", "mine", "sync question", "sync answer", "dated", "through the middleware", "echo: through the middleware (I remember 5 earlier messages)"],
+            stored.Select(m => m.Content));
+        Assert.All(stored.Where(m => m.Content != "dated"), m => Assert.InRange(m.Timestamp!.Value, before.AddMilliseconds(-1), after.AddMilliseconds(1)));
+        Assert.Equal(own, stored.Single(m => m.Content == "dated").Timestamp);
+        Assert.Null(mine.Timestamp);
+        Assert.Null(Assert.Single(await plain.Memory.GetHistoryAsync("c")).Timestamp);
+    }
 
     [Theory, AllServers]
     public async Task Every_field_round_trips_through_redis(string server)
