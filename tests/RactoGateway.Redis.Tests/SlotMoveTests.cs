@@ -71,9 +71,25 @@ public class SlotMoveTests
         await sourceServer.ExecuteAsync("CLUSTER", "SETSLOT", slot, "MIGRATING", target.NodeId);
         var endpoint = (IPEndPoint)target.EndPoint!;
         await sourceServer.ExecuteAsync("MIGRATE", endpoint.Address.ToString(), endpoint.Port, "", 0, 5000, "KEYS", key.ToString());
-        foreach (var master in configuration.Nodes.Where(n => !n.IsReplica))
+
+        // The new owner first (it bumps its config epoch, so its claim outranks gossip the old owner sent before the
+        // move), then the old owner, then the other masters, as CLUSTER SETSLOT's documentation orders them. In any other
+        // order, a master told first can take a late ping of the old owner for the newer word and point MOVED back at it.
+        foreach (var master in configuration.Nodes.Where(n => !n.IsReplica).OrderBy(n => n.NodeId == target.NodeId ? 0 : n.NodeId == source.NodeId ? 1 : 2))
         {
             await admin.GetServer(master.EndPoint!).ExecuteAsync("CLUSTER", "SETSLOT", slot, "NODE", target.NodeId);
+        }
+
+        // A move is over when every node, replicas included (they learn it by gossip), names the new owner: until then a
+        // call can meet two MOVED replies in a row, and StackExchange.Redis follows one. Waited on as a condition.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        foreach (var node in configuration.Nodes)
+        {
+            while ((await admin.GetServer(node.EndPoint!).ClusterNodesAsync())!.GetBySlot(slot)?.NodeId != target.NodeId)
+            {
+                Assert.True(DateTime.UtcNow < deadline, $"node {node.EndPoint} still names another owner of slot {slot} 30 s after the move");
+                await Task.Delay(20);
+            }
         }
     }
 }
