@@ -13,36 +13,7 @@ public sealed class RecallOnDemandAgentTests
     private const string Question = "Do you remember the name of my pet?";
     private const string Answer = "You told me: " + Fact;
 
-    public static TheoryData<string, bool> ServersAndStreaming()
-    {
-        var data = new TheoryData<string, bool>();
-        foreach (var server in TestServers.VectorNames)
-        {
-            data.Add(server, false);
-            data.Add(server, true);
-        }
-
-        return data;
-    }
-
-    private static async Task<string> RunAsync(ChatClientAgent agent, string text, AgentSession session, bool streaming)
-    {
-        if (!streaming)
-        {
-            return (await agent.RunAsync(text, session)).Text;
-        }
-
-        var streamed = "";
-        await foreach (var update in agent.RunStreamingAsync(text, session))
-        {
-            streamed += update.Text;
-        }
-
-        return streamed;
-    }
-
-    [Theory]
-    [MemberData(nameof(ServersAndStreaming))]
+    [Theory, VectorServersAndStreaming]
     public async Task On_demand_the_model_searches_memory_through_the_agent_and_answers(string server, bool streaming)
     {
         await using var bed = await TestBed.CreateAsync(server, c =>
@@ -65,7 +36,7 @@ public sealed class RecallOnDemandAgentTests
         var session = await agent.CreateSessionAsync();
         var id = agent.Provider().GetConversationId(session);
 
-        Assert.Equal("echo: " + Fact, await RunAsync(agent, Fact, session, streaming));
+        Assert.Equal("echo: " + Fact, await agent.RunTextAsync(Fact, session, streaming));
         for (var i = 0; i < 200; i++)
         {
             await bed.Memory.AppendTurnAsync(id, $"I like hiking in the mountains, day {i}.", $"Noted {i}.");
@@ -75,7 +46,7 @@ public sealed class RecallOnDemandAgentTests
             }
         }
 
-        Assert.Equal(Answer, await RunAsync(agent, Question, session, streaming));
+        Assert.Equal(Answer, await agent.RunTextAsync(Question, session, streaming));
 
         // The model was offered the tool (beside the agent's own), and nothing was injected automatically.
         Assert.Equal(["get_weather", "search_memory"], LastTools(model));
@@ -87,14 +58,14 @@ public sealed class RecallOnDemandAgentTests
         Assert.Equal(Answer, stored[3].Content);
 
         // The window slides over the exchange (a weather tool exchange too): every request stays valid.
-        Assert.Equal("It is 21C.", await RunAsync(agent, "weather in Paris?", session, streaming));
+        Assert.Equal("It is 21C.", await agent.RunTextAsync("weather in Paris?", session, streaming));
         for (var i = 0; i < 8; i++)
         {
-            Assert.Equal($"echo: more {i}", await RunAsync(agent, $"more {i}", session, streaming));
+            Assert.Equal($"echo: more {i}", await agent.RunTextAsync($"more {i}", session, streaming));
         }
 
         await summarizer.SummarizePendingAsync(id);
-        Assert.Equal(Answer, await RunAsync(agent, Question, session, streaming));
+        Assert.Equal(Answer, await agent.RunTextAsync(Question, session, streaming));
         Assert.Empty(model.Rejections);
         Assert.All(model.Calls, sent => Assert.DoesNotContain(sent, m => m.Text.Contains(ChatMemoryRecall.ContextHeading, StringComparison.Ordinal)));
     }
@@ -137,7 +108,7 @@ public sealed class RecallOnDemandAgentTests
 
         await summarizer.SummarizePendingAsync(id);
 
-        Assert.Equal(Answer, await RunAsync(agent, Question, session, streaming: false));
+        Assert.Equal(Answer, await agent.RunTextAsync(Question, session, streaming: false));
         Assert.Empty(model.Rejections);
         Assert.Equal(2, model.Calls.Count);
         Assert.All(model.Tools, tools => Assert.Contains(tools, t => t.Name == "search_memory"));

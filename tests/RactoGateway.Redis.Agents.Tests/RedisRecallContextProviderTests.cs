@@ -48,22 +48,6 @@ public sealed class RedisRecallContextProviderTests
         Assert.True(await summarizer.SummarizePendingAsync(id) > 0);
     }
 
-    private static async Task<string> RunAsync(ChatClientAgent agent, string text, AgentSession session, bool streaming)
-    {
-        if (!streaming)
-        {
-            return (await agent.RunAsync(text, session)).Text;
-        }
-
-        var streamed = "";
-        await foreach (var update in agent.RunStreamingAsync(text, session))
-        {
-            streamed += update.Text;
-        }
-
-        return streamed;
-    }
-
     [Theory]
     [InlineData(ProviderDialect.OpenAI, false)]
     [InlineData(ProviderDialect.OpenAI, true)]
@@ -80,8 +64,8 @@ public sealed class RedisRecallContextProviderTests
         var id = agent.Provider().GetConversationId(session);
         await SeedAsync(bed, summarizer, id);
 
-        Assert.Equal("It is 21C.", await RunAsync(agent, "weather in Paris for my dog?", session, streaming));
-        Assert.Equal("echo: What is my dog called?", await RunAsync(agent, "What is my dog called?", session, streaming));
+        Assert.Equal("It is 21C.", await agent.RunTextAsync("weather in Paris for my dog?", session, streaming));
+        Assert.Equal("echo: What is my dog called?", await agent.RunTextAsync("What is my dog called?", session, streaming));
 
         Assert.Empty(model.Rejections);
         Assert.Equal(3, model.Calls.Count);
@@ -118,8 +102,8 @@ public sealed class RedisRecallContextProviderTests
         var session = await agent.CreateSessionAsync();
         await SeedAsync(bed, summarizer, agent.Provider().GetConversationId(session));
 
-        Assert.Equal("It is 21C.", await RunAsync(agent, "weather in Paris?", session, streaming: false));
-        Assert.Equal("echo: What is my dog called?", await RunAsync(agent, "What is my dog called?", session, streaming: true));
+        Assert.Equal("It is 21C.", await agent.RunTextAsync("weather in Paris?", session, streaming: false));
+        Assert.Equal("echo: What is my dog called?", await agent.RunTextAsync("What is my dog called?", session, streaming: true));
 
         Assert.Empty(model.Rejections);
         Assert.All(adapter.Instructions, i => Assert.Equal("Be brief.", i));

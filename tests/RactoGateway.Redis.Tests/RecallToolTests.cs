@@ -28,18 +28,6 @@ public sealed class RecallToolTests
         "The weather was rainy yesterday.", "I am reading a novel about sailors.",
     ];
 
-    public static TheoryData<string, bool> ServersAndStreaming()
-    {
-        var data = new TheoryData<string, bool>();
-        foreach (var server in TestServers.VectorNames)
-        {
-            data.Add(server, false);
-            data.Add(server, true);
-        }
-
-        return data;
-    }
-
     private static async Task<(TestBed Bed, ChatMemorySummarizer Summarizer)> CreateAsync(string server)
     {
         var bed = await TestBed.CreateAsync(server, c =>
@@ -83,8 +71,7 @@ public sealed class RecallToolTests
         await summarizer.SummarizePendingAsync(id);
     }
 
-    [Theory]
-    [MemberData(nameof(ServersAndStreaming))]
+    [Theory, VectorServersAndStreaming]
     public async Task The_model_searches_memory_for_a_fact_from_hundreds_of_turns_ago_and_answers_with_it(string server, bool streaming)
     {
         var (bed, summarizer) = await CreateAsync(server);

@@ -121,3 +121,13 @@ public sealed class VectorServersAttribute : DataAttribute
     /// <inheritdoc />
     public override IEnumerable<object[]> GetData(MethodInfo testMethod) => TestServers.VectorNames.Select(n => new object[] { n });
 }
+
+/// <summary>Runs a <c>[Theory]</c> on each server with vector sets (<see cref="TestServers.VectorNames"/>), streaming off
+/// then on: its parameters are <c>(string server, bool streaming)</c>.</summary>
+[AttributeUsage(AttributeTargets.Method)]
+public sealed class VectorServersAndStreamingAttribute : DataAttribute
+{
+    /// <inheritdoc />
+    public override IEnumerable<object[]> GetData(MethodInfo testMethod) =>
+        TestServers.VectorNames.SelectMany(n => new[] { new object[] { n, false }, new object[] { n, true } });
+}
