@@ -96,14 +96,14 @@ public sealed class MiniLMEmbeddingGenerator : IEmbeddingGenerator<string, Embed
         var vectors = new float[texts.Length][];
         if (texts.Length == 1)
         {
-            vectors[0] = Normalize(model.Embed(texts[0], cancellationToken));
+            vectors[0] = Normalize(model.Embed(texts[0], parallel: true, cancellationToken));
         }
         else
         {
             try
             {
                 Parallel.For(0, texts.Length, new ParallelOptions { CancellationToken = cancellationToken },
-                    i => vectors[i] = Normalize(model.Embed(texts[i], cancellationToken)));
+                    i => vectors[i] = Normalize(model.Embed(texts[i], parallel: false, cancellationToken)));
             }
             catch (AggregateException e) when (e.InnerExceptions.Count == 1)
             {
