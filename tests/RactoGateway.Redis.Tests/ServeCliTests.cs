@@ -86,6 +86,32 @@ public sealed partial class ServeCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Serve_embeds_for_its_clients_the_vectors_this_process_computes()
+    {
+        await using var serve = await ServeAsync(_dataDir);
+        string[] texts = ["My dog is called Biscuit.", "I like hiking in the mountains.", "Ünïcødé, tabs\tand 🐕"];
+        using var local = new MiniLMEmbeddingGenerator();
+        var expected = await local.GenerateAsync(texts);
+        await using var connection = await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(serve.Endpoint);
+        var db = connection.GetDatabase();
+
+        var one = (byte[])(await db.ExecuteAsync("CHATMEM.EMBED", texts[0]))!;
+        var three = (byte[])(await db.ExecuteAsync("CHATMEM.EMBED", [.. texts]))!;
+        var none = await Assert.ThrowsAsync<StackExchange.Redis.RedisServerException>(() => db.ExecuteAsync("CHATMEM.EMBED"));
+
+        // 384 little-endian floats per text, in order, the same bits as embedding in-process.
+        Assert.Equal(System.Runtime.InteropServices.MemoryMarshal.AsBytes(expected[0].Vector.Span).ToArray(), one);
+        Assert.Equal(3 * 384 * sizeof(float), three.Length);
+        for (var i = 0; i < texts.Length; i++)
+        {
+            Assert.Equal(System.Runtime.InteropServices.MemoryMarshal.AsBytes(expected[i].Vector.Span).ToArray(), three.AsSpan(i * 1536, 1536).ToArray());
+        }
+
+        Assert.Contains("give one or more texts", none.Message, StringComparison.Ordinal);
+        Assert.Equal(0, (await serve.StopAsync("TERM")).Code);
+    }
+
+    [Fact]
     public async Task Ctrl_C_stops_serve_with_exit_0_a_second_serve_on_the_same_data_dir_exits_6_and_a_taken_port_exits_6()
     {
         await using var serve = await ServeAsync(_dataDir);

@@ -57,7 +57,7 @@ internal static class ChatCommand
             var config = CliOptions.Config(parsed);
 
             // The memory is composed with its summarizer (inline) and recall, so that every fold is indexed.
-            using var embeddings = config.Summarize && !parsed.GetValue(noRecall) ? new MiniLMEmbeddingGenerator() : null;
+            using var embeddings = config.Summarize && !parsed.GetValue(noRecall) ? ServedEmbeddings.For(session) : null;
             using var offlineSummarizer = config.Summarize && inner is EchoAssistant ? new ConcatenatingSummarizer() : null;
             var summaryLog = new StderrLogger<ChatMemorySummarizer>();
             var features = new ChatMemoryFeatures();

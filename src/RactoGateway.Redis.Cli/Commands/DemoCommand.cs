@@ -29,7 +29,7 @@ internal static class DemoCommand
         {
             var config = CliOptions.Config(parsed, defaultMaxTurns: 3);
             config.Summarize = true; // the demo's own conversation: both replicas keep what slides out
-            using var embeddings = new MiniLMEmbeddingGenerator();
+            using var embeddings = ServedEmbeddings.For(session);
             using var offlineSummarizer = new ConcatenatingSummarizer();
             var replicas = new[] { session.Open(config, new ChatMemoryFeatures().AddSummarizer(offlineSummarizer).AddRecall(embeddings)), session.Open(config) };
             var recall = replicas[0].GetRequiredService<ChatMemoryRecall>();

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Microsoft.Extensions.AI;
 using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
@@ -64,7 +65,7 @@ internal static class RecallCommand
                     ?? throw new ArgumentException("Give a conversation and a query (chatmem recall <conversation> <query>), or --owner <owner> <query>."));
             }
 
-            using var embeddings = new MiniLMEmbeddingGenerator();
+            using var embeddings = ServedEmbeddings.For(session);
             var memory = Open(session, parsed, embeddings);
             var recall = memory.GetRequiredService<ChatMemoryRecall>();
             var hits = conversationId is null
@@ -97,7 +98,7 @@ internal static class RecallCommand
 
     /// <summary>A memory with --summarize semantics (recall needs it; reading writes nothing) composed with recall,
     /// embedding with <paramref name="embeddings"/>.</summary>
-    public static RedisChatMemory Open(MemorySession session, ParseResult parsed, MiniLMEmbeddingGenerator embeddings)
+    public static RedisChatMemory Open(MemorySession session, ParseResult parsed, IEmbeddingGenerator<string, Embedding<float>> embeddings)
     {
         var config = CliOptions.Config(parsed);
         config.Summarize = true;

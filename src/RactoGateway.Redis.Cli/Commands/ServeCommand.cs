@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using RactoGateway.Redis.Cli.Hosting;
+using RactoGateway.Redis.Embeddings;
 
 namespace RactoGateway.Redis.Cli.Commands;
 
@@ -76,8 +77,10 @@ internal static class ServeCommand
                     : MemorySession.Fail(ExitCodes.Busy, $"another chatmem serve took {dataDir} meanwhile", null);
             }
 
+            using var embeddings = new MiniLMEmbeddingGenerator();
             using (garnet)
             {
+                garnet.ServeEmbeddings(embeddings);
                 RunningServe.Write(dataDir, garnet.Endpoint);
                 try
                 {

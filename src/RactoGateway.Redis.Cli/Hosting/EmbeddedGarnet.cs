@@ -35,6 +35,9 @@ internal sealed class EmbeddedGarnet : IDisposable
 
     public int Port { get; }
 
+    /// <summary>Serves MiniLM embeddings to other chatmem processes (see <see cref="ServedEmbeddings"/>).</summary>
+    public void ServeEmbeddings(RactoGateway.Redis.Embeddings.MiniLMEmbeddingGenerator generator) => ServedEmbeddings.Register(_server, generator);
+
     public string Endpoint => $"127.0.0.1:{Port}";
 
     /// <summary>Starts the server; <paramref name="dataDir"/> <see langword="null"/> keeps everything in memory.</summary>
