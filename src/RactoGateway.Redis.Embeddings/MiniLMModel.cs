@@ -14,7 +14,9 @@ namespace RactoGateway.Redis.Embeddings;
 /// The weights come from the assembly's <c>minilm-l6-v2.weights</c> resource, written at build time by
 /// tools/MiniLMConverter from the published ONNX model: a header ("RGMINILM", format version 1, tensor count), then per
 /// tensor its name (length-prefixed UTF-8), element type (1 float32, 2 float16), rank, dimensions and little-endian
-/// data. Matrices are float16 on disk and widened to float32 here once; all arithmetic is float32, as ONNX Runtime's.
+/// data. Matrices are float16 on disk and widened to float32 here once (the word embeddings a token's row at a time);
+/// all arithmetic is float32, as ONNX Runtime's. The vector loops take every length here (32, 384, 1,536) to be a
+/// multiple of <see cref="Vector{T}.Count"/> (4, 8 or 16 floats).
 /// <para>The loops that do the work are compiled fully optimized at once (AggressiveOptimization): a process that
 /// embeds a few texts and exits, like chatmem, would otherwise run them as unoptimized first-tier code, ten times
 /// slower.</para>

@@ -103,7 +103,14 @@ using (var writer = new BinaryWriter(file, Encoding.UTF8))
         {
             if (half)
             {
-                writer.Write((Half)x);
+                // The encoder widens halves without special cases for infinity and NaN (see its Widen): none may be written.
+                var h = (Half)x;
+                if (!Half.IsFinite(h))
+                {
+                    throw new InvalidDataException($"{name}: {x} does not fit a float16");
+                }
+
+                writer.Write(h);
             }
             else
             {
