@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 
 namespace RactoGateway.Redis.Offline;
@@ -66,7 +65,7 @@ public sealed class ConcatenatingSummarizer : IChatClient
         ArgumentNullException.ThrowIfNull(messages);
         cancellationToken.ThrowIfCancellationRequested();
         var text = Summarize([.. messages], options);
-        return Stream(new ChatResponseUpdate(ChatRole.Assistant, text) { ModelId = Name, FinishReason = ChatFinishReason.Stop }, cancellationToken);
+        return OfflineClient.OneUpdate(new ChatResponseUpdate(ChatRole.Assistant, text) { ModelId = Name, FinishReason = ChatFinishReason.Stop }, cancellationToken);
     }
 
     /// <summary>This summarizer for a <paramref name="serviceType"/> it is an instance of; its
@@ -76,25 +75,11 @@ public sealed class ConcatenatingSummarizer : IChatClient
     /// <param name="serviceKey">A key; any key but <see langword="null"/> gets <see langword="null"/>.</param>
     /// <returns>The service, or <see langword="null"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="serviceType"/> is null.</exception>
-    public object? GetService(Type serviceType, object? serviceKey = null)
-    {
-        ArgumentNullException.ThrowIfNull(serviceType);
-        return serviceKey is not null ? null
-            : serviceType.IsInstanceOfType(this) ? this
-            : serviceType == typeof(ChatClientMetadata) ? Metadata
-            : null;
-    }
+    public object? GetService(Type serviceType, object? serviceKey = null) => OfflineClient.GetService(this, Metadata, serviceType, serviceKey);
 
     /// <summary>Nothing to release.</summary>
     public void Dispose()
     {
-    }
-
-    private static async IAsyncEnumerable<ChatResponseUpdate> Stream(ChatResponseUpdate update, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await Task.Yield();
-        cancellationToken.ThrowIfCancellationRequested();
-        yield return update;
     }
 
     private static string Summarize(IReadOnlyList<ChatMessage> sent, ChatOptions? options)

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 
@@ -76,7 +75,7 @@ public sealed class EchoChatClient : IChatClient
         ArgumentNullException.ThrowIfNull(messages);
         cancellationToken.ThrowIfCancellationRequested();
         var reply = Reply([.. messages], options);
-        return Stream(new ChatResponseUpdate(ChatRole.Assistant, reply.Contents) { ModelId = Name, FinishReason = FinishReason(reply) }, cancellationToken);
+        return OfflineClient.OneUpdate(new ChatResponseUpdate(ChatRole.Assistant, reply.Contents) { ModelId = Name, FinishReason = FinishReason(reply) }, cancellationToken);
     }
 
     /// <summary>This client for a <paramref name="serviceType"/> it is an instance of; its <see cref="ChatClientMetadata"/>
@@ -85,25 +84,11 @@ public sealed class EchoChatClient : IChatClient
     /// <param name="serviceKey">A key; any key but <see langword="null"/> gets <see langword="null"/>.</param>
     /// <returns>The service, or <see langword="null"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="serviceType"/> is null.</exception>
-    public object? GetService(Type serviceType, object? serviceKey = null)
-    {
-        ArgumentNullException.ThrowIfNull(serviceType);
-        return serviceKey is not null ? null
-            : serviceType.IsInstanceOfType(this) ? this
-            : serviceType == typeof(ChatClientMetadata) ? Metadata
-            : null;
-    }
+    public object? GetService(Type serviceType, object? serviceKey = null) => OfflineClient.GetService(this, Metadata, serviceType, serviceKey);
 
     /// <summary>Nothing to release.</summary>
     public void Dispose()
     {
-    }
-
-    private static async IAsyncEnumerable<ChatResponseUpdate> Stream(ChatResponseUpdate update, [EnumeratorCancellation] CancellationToken cancellationToken)
-    {
-        await Task.Yield();
-        cancellationToken.ThrowIfCancellationRequested();
-        yield return update;
     }
 
     private static ChatFinishReason FinishReason(ChatMessage reply) =>
