@@ -9,8 +9,9 @@ namespace RactoGateway.Redis.Cli.Hosting;
 /// <summary>
 /// <c>chatmem serve</c> embeds for the commands that use it: its Garnet answers <c>CHATMEM.EMBED text [text ...]</c> with
 /// the MiniLM vectors of the texts (one bulk string: 384 little-endian float32 per text, in order), from one model it
-/// loads once. A <c>chatmem recall</c> (or chat, mcp, bench) against a running serve then starts no model of its own:
+/// loads once. A <c>chatmem recall</c> (or chat, demo) against a running serve then starts no model of its own:
 /// the load (about half a second) was what kept recall near a second when every other command took a third of that.
+/// (mcp and bench load their own: mcp is long-lived, and bench measures the model.)
 /// Loopback only, like the server; the command reads and writes no key.
 /// </summary>
 internal static class ServedEmbeddings
